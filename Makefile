@@ -1,0 +1,55 @@
+# cargotime: `make run` serves the admin with demo data; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST_PORT ?= 127.0.0.1:8000
+# The PostgreSQL that `make test` uses; .ci/postgres creates its role and database.
+PG_URL ?= postgres://cargotime:cargotime@127.0.0.1:5432/cargotime
+
+.PHONY: run test test-sqlite test-postgres lint venv postgres clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@python=""; for candidate in python3 python3.13 python3.12; do \
+	  if command -v $$candidate >/dev/null 2>&1 && \
+	     $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	    python=$$candidate; break; fi; done; \
+	if [ -z "$$python" ]; then \
+	  echo "cargotime needs Python 3.12 or newer. Install it (with pyenv: 'pyenv install 3.12')" \
+	       "and run make from this folder, where .python-version selects it."; exit 1; fi; \
+	echo "Creating $(VENV) with $$($$python --version)"; \
+	[ -x $(PY) ] || $$python -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+run: venv
+	$(PY) manage.py migrate --no-input -v 1
+	$(PY) manage.py load_demo_cargo
+	$(PY) manage.py ensure_superuser
+	@echo "Serving the admin on http://$(HOST_PORT)/admin/"
+	$(PY) manage.py runserver $(HOST_PORT)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+postgres:
+	bash .ci/postgres
+
+test-sqlite: venv
+	env -u DATABASE_URL $(PY) -m pytest
+
+test-postgres: venv postgres
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest
+
+test: lint
+	@echo "== SQLite =="
+	@$(MAKE) --no-print-directory test-sqlite
+	@echo "== PostgreSQL =="
+	@$(MAKE) --no-print-directory test-postgres
+
+clean:
+	rm -rf $(VENV) db.sqlite3 test-*.sqlite3 secondary.sqlite3 staticfiles

@@ -1,0 +1,1 @@
+"""Time travel for event-sourced cargos, in the Django admin."""

@@ -1,0 +1,62 @@
+"""The cargotime Django app, and the process-wide application it owns."""
+
+from __future__ import annotations
+
+from threading import Lock
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.translation import gettext_lazy as _
+
+from cargotime.application import SearchableTimestampsApplication
+
+
+class CargotimeConfig(AppConfig):
+    name = "cargotime"
+    verbose_name = _("Cargo time travel")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def __init__(self, app_name: str, app_module: Any) -> None:
+        super().__init__(app_name, app_module)
+        self._application: SearchableTimestampsApplication | None = None
+        self._lock = Lock()
+
+    def ready(self) -> None:
+        setting_changed.connect(self._on_setting_changed)
+
+    def get_application(self) -> SearchableTimestampsApplication:
+        """Return the application, building it on first use."""
+        with self._lock:
+            if self._application is None:
+                self._application = build_application()
+            return self._application
+
+    def reset_application(self) -> None:
+        """Forget the application, so that the next use builds it anew."""
+        with self._lock:
+            if self._application is not None:
+                self._application.close()
+            self._application = None
+
+    def _on_setting_changed(self, *, setting: str, **kwargs: Any) -> None:
+        if setting in {"CARGOTIME", "DATABASES"}:
+            self.reset_application()
+
+
+def build_application() -> SearchableTimestampsApplication:
+    """Build an application that persists through cargotime's Django recorder."""
+    options = getattr(settings, "CARGOTIME", {})
+    env = {"PERSISTENCE_MODULE": "cargotime.persistence:Factory"}
+    alias = options.get("DATABASE_ALIAS")
+    if alias:
+        env["DJANGO_DB_ALIAS"] = alias
+    return SearchableTimestampsApplication(env=env)
+
+
+def get_application() -> SearchableTimestampsApplication:
+    """Return the process-wide application that the admin and commands use."""
+    config = apps.get_app_config("cargotime")
+    assert isinstance(config, CargotimeConfig)
+    return config.get_application()

@@ -1,0 +1,32 @@
+"""Settings of the test suite: the demo project's, plus a second database."""
+
+from __future__ import annotations
+
+import os
+from copy import deepcopy
+
+from project.settings import *  # noqa: F403
+from project.settings import BASE_DIR, DATABASES
+
+TEST_RUNNER = "tests.runner.CargotimeTestRunner"
+
+# Lets two runs share a machine without sharing test databases.
+_suffix = os.environ.get("CARGOTIME_TEST_DB_SUFFIX", "")
+
+_default = DATABASES["default"]
+if _default["ENGINE"] == "django.db.backends.sqlite3":
+    # Files, not memory: the recorder tests write from several threads.
+    _default["TEST"] = {"NAME": str(BASE_DIR / f"test-default{_suffix}.sqlite3")}
+    _secondary = deepcopy(_default)
+    _secondary["NAME"] = str(BASE_DIR / "secondary.sqlite3")
+    _secondary["TEST"] = {"NAME": str(BASE_DIR / f"test-secondary{_suffix}.sqlite3")}
+else:
+    _default["TEST"] = {"NAME": f"test_{_default['NAME']}{_suffix}"}
+    _secondary = deepcopy(_default)
+    _secondary["NAME"] = f"{_default['NAME']}_secondary"
+    _secondary["TEST"] = {"NAME": f"test_{_default['NAME']}_secondary{_suffix}"}
+
+# A second database, to show the application can live outside "default".
+DATABASES["secondary"] = _secondary
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
