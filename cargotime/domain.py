@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, cast
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
@@ -162,12 +162,13 @@ class Cargo(Aggregate):
         destination: Location,
         arrival_deadline: datetime,
         *,
+        tracking_id: UUID | None = None,
         timestamp: datetime | None = None,
     ) -> Cargo:
-        """Book a new cargo; *timestamp* defaults to now."""
+        """Book a new cargo; a new tracking ID and now are the defaults."""
         return cls._create(
             cls.BookingStarted,
-            id=uuid4(),
+            id=tracking_id or uuid4(),
             origin=origin,
             destination=destination,
             arrival_deadline=arrival_deadline,
@@ -216,13 +217,13 @@ class Cargo(Aggregate):
         if self._route is None:
             msg = "The cargo has no route yet: assign a route before handling it."
             raise HandlingError(msg)
-        if handling_activity is HandlingActivity.LOAD:
-            if self._leg_from(location, voyage_number) is None:
-                msg = (
-                    f"No leg of the cargo's route leaves {location.value} "
-                    f"on voyage {voyage_number}."
-                )
-                raise HandlingError(msg)
+        loading = handling_activity is HandlingActivity.LOAD
+        if loading and self._leg_from(location, voyage_number) is None:
+            msg = (
+                f"No leg of the cargo's route leaves {location.value} "
+                f"on voyage {voyage_number}."
+            )
+            raise HandlingError(msg)
 
     def _leg_from(self, location: Location, voyage_number: str | None) -> Leg | None:
         assert self._route is not None

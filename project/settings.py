@@ -1,6 +1,7 @@
 """Settings of the cargotime demo project.
 
-SQLite file by default; DATABASE_URL=postgres://user:pass@host:port/name selects PostgreSQL.
+A SQLite file by default; DATABASE_URL=postgres://user:pass@host:port/name selects
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "eventsourcing_django",
     "cargotime",
+    "project",
 ]
 
 MIDDLEWARE = [
