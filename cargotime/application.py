@@ -13,7 +13,7 @@ from eventsourcing.application import (
     ProcessingEvent,
 )
 from eventsourcing.domain import datetime_now_with_tzinfo
-from eventsourcing.persistence import Recording, Transcoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 
 from cargotime.domain import (
     REGISTERED_ROUTES,
@@ -84,20 +84,27 @@ class ItineraryAsDict(Transcoding):
         return Itinerary(data["origin"], data["destination"], tuple(data["legs"]))
 
 
-class BookingApplication(Application):
+class BookingApplication(Application[UUID]):
     """Book cargos, route them, and register how they are handled."""
 
     name = APPLICATION_NAME
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, *, clock: Clock | None = None
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Clock | None = None,
+        name: str | None = None,
     ) -> None:
         """Build the application; event timestamps come from *clock* (default: now)."""
+        if name is not None:
+            # Before the library's __init__, which files the events under self.name.
+            self.name = name
         super().__init__(env)
         self.clock: Clock = clock or datetime_now_with_tzinfo
 
-    def register_transcodings(self, transcoder: Transcoder) -> None:
-        super().register_transcodings(transcoder)  # type: ignore[arg-type]
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
         transcoder.register(LocationAsName())
         transcoder.register(HandlingActivityAsName())
         transcoder.register(LegAsDict())
@@ -178,6 +185,22 @@ class SearchableTimestampsApplication(BookingApplication):
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         Cargo: DEFAULT_SNAPSHOT_INTERVAL
     }
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Clock | None = None,
+        name: str | None = None,
+        snapshot_interval: int | None = DEFAULT_SNAPSHOT_INTERVAL,
+    ) -> None:
+        """Build the application; snapshot a cargo every *snapshot_interval* events."""
+        # Existing snapshots stay readable without an interval: each one is read only
+        # for versions at or after its own, so it can never show a wrong state.
+        self.snapshotting_intervals = (  # type: ignore[misc]
+            {Cargo: snapshot_interval} if snapshot_interval else {}
+        )
+        super().__init__(env, clock=clock, name=name)
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         processing_event.saved_kwargs[EVENT_TIMESTAMPS_KWARG] = [

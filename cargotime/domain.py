@@ -9,6 +9,7 @@ from typing import Any, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Snapshot as AggregateSnapshot
 
 
 class Location(Enum):
@@ -341,7 +342,7 @@ class Cargo(Aggregate):
                     next_leg.voyage_number,
                 )
 
-    class Snapshot(Aggregate.Snapshot):
+    class Snapshot(AggregateSnapshot):
         def mutate(self, _: None) -> Cargo:
             cargo = cast(Cargo, super().mutate(_))
             # JSON turned the activity tuple into a list: give it back its shape.

@@ -26,7 +26,7 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         self, stored_events: list[StoredEvent], **kwargs: Any
     ) -> Sequence[int]:
         # Already inside the recorder's transaction.atomic(using=self.using).
-        records = self.model.objects.using(self.using).bulk_create(
+        records = self.model._default_manager.using(self.using).bulk_create(
             [
                 self.model(
                     application_name=self.application_name,
