@@ -6,11 +6,11 @@ from threading import Lock
 from typing import Any
 
 from django.apps import AppConfig, apps
-from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.translation import gettext_lazy as _
 
-from cargotime.application import SearchableTimestampsApplication
+from cargotime import conf
+from cargotime.application import Clock, SearchableTimestampsApplication
 
 
 class CargotimeConfig(AppConfig):
@@ -24,6 +24,8 @@ class CargotimeConfig(AppConfig):
         self._lock = Lock()
 
     def ready(self) -> None:
+        from cargotime import checks  # noqa: F401  (registers the system checks)
+
         setting_changed.connect(self._on_setting_changed)
 
     def get_application(self) -> SearchableTimestampsApplication:
@@ -45,14 +47,18 @@ class CargotimeConfig(AppConfig):
             self.reset_application()
 
 
-def build_application() -> SearchableTimestampsApplication:
-    """Build an application that persists through cargotime's Django recorder."""
-    options = getattr(settings, "CARGOTIME", {})
-    env = {"PERSISTENCE_MODULE": "cargotime.persistence:Factory"}
-    alias = options.get("DATABASE_ALIAS")
-    if alias:
-        env["DJANGO_DB_ALIAS"] = alias
-    return SearchableTimestampsApplication(env=env)
+def build_application(*, clock: Clock | None = None) -> SearchableTimestampsApplication:
+    """Build the application CARGOTIME describes; a *clock* given wins over CLOCK."""
+    env = {
+        "PERSISTENCE_MODULE": "cargotime.persistence:Factory",
+        "DJANGO_DB_ALIAS": conf.database_alias(),
+    }
+    return SearchableTimestampsApplication(
+        env=env,
+        clock=clock or conf.clock(),
+        name=conf.application_name(),
+        snapshot_interval=conf.snapshot_interval(),
+    )
 
 
 def get_application() -> SearchableTimestampsApplication:

@@ -1,0 +1,122 @@
+"""System checks for the settings cargotime depends on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+from django.utils.module_loading import import_string
+
+from cargotime import conf
+
+
+@register()
+def check_settings(
+    *, app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Report the settings under which cargotime cannot work."""
+    messages: list[CheckMessage] = []
+    if not apps.is_installed("eventsourcing_django"):
+        messages.append(
+            Error(
+                "cargotime stores its events through eventsourcing_django, "
+                "which is not in INSTALLED_APPS.",
+                hint="Add 'eventsourcing_django' to INSTALLED_APPS, then migrate.",
+                id="cargotime.E001",
+            )
+        )
+    if not settings.USE_TZ:
+        messages.append(
+            Error(
+                "USE_TZ is False: the timestamp index stores aware datetimes.",
+                hint="Set USE_TZ = True.",
+                id="cargotime.E002",
+            )
+        )
+    options = getattr(settings, "CARGOTIME", None) or {}
+    if not isinstance(options, Mapping):
+        messages.append(
+            Error(
+                f"CARGOTIME must be a dict, not {type(options).__name__}.",
+                hint="Make CARGOTIME a dict of the keys the README lists, or omit it.",
+                id="cargotime.E007",
+            )
+        )
+        return messages
+    return messages + _check_options(options)
+
+
+def _check_options(options: Mapping[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    name = options.get("APPLICATION_NAME", conf.DEFAULTS["APPLICATION_NAME"])
+    limit = conf.MAX_APPLICATION_NAME_LENGTH
+    if not isinstance(name, str) or not name or len(name) > limit:
+        messages.append(
+            Error(
+                f"CARGOTIME['APPLICATION_NAME'] must be a name of 1 to {limit} "
+                f"characters, not {name!r}.",
+                hint=f"eventsourcing-django stores it in a {limit}-character column. "
+                "Choose a shorter name; once events are stored, keep it.",
+                id="cargotime.E003",
+            )
+        )
+    alias = options.get("DATABASE_ALIAS", conf.DEFAULTS["DATABASE_ALIAS"])
+    if alias not in settings.DATABASES:
+        messages.append(
+            Error(
+                f"CARGOTIME['DATABASE_ALIAS'] is {alias!r}, which is not in DATABASES.",
+                hint=f"Use one of: {', '.join(sorted(settings.DATABASES))}.",
+                id="cargotime.E004",
+            )
+        )
+    interval = options.get("SNAPSHOT_INTERVAL", conf.DEFAULTS["SNAPSHOT_INTERVAL"])
+    valid = interval is None or (
+        isinstance(interval, int) and not isinstance(interval, bool) and interval >= 0
+    )
+    if not valid:
+        messages.append(
+            Error(
+                f"CARGOTIME['SNAPSHOT_INTERVAL'] must be a whole number of events "
+                f"or None, not {interval!r}.",
+                hint="Use a positive int such as 100, or None or 0 for no snapshots.",
+                id="cargotime.E005",
+            )
+        )
+    messages.extend(_check_clock(options.get("CLOCK")))
+    unknown = sorted(set(options) - set(conf.DEFAULTS))
+    if unknown:
+        messages.append(
+            Warning(
+                f"CARGOTIME has unknown keys: {', '.join(map(repr, unknown))}.",
+                hint=f"The known keys are {', '.join(sorted(conf.DEFAULTS))}.",
+                id="cargotime.W001",
+            )
+        )
+    return messages
+
+
+def _check_clock(clock: Any) -> list[CheckMessage]:
+    if isinstance(clock, str):
+        try:
+            clock = import_string(clock)
+        except ImportError as error:
+            return [
+                Error(
+                    f"CARGOTIME['CLOCK'] cannot be imported: {error}",
+                    hint="Give the dotted path of a callable, e.g. 'mysite.clock.now'.",
+                    id="cargotime.E006",
+                )
+            ]
+    if clock is not None and not callable(clock):
+        return [
+            Error(
+                f"CARGOTIME['CLOCK'] must be callable, not {clock!r}.",
+                hint="Give a function that returns an aware datetime, or its "
+                "dotted path, or None for the current UTC time.",
+                id="cargotime.E006",
+            )
+        ]
+    return []

@@ -1,0 +1,64 @@
+"""cargotime's settings: one CARGOTIME dict, read when needed, with defaults here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, cast
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+from eventsourcing.domain import datetime_now_with_tzinfo
+
+Clock = Callable[[], datetime]
+
+DEFAULTS: Mapping[str, Any] = {
+    # Stored events carry this name; eventsourcing-django keeps it in 32 characters.
+    "APPLICATION_NAME": "cargotime",
+    "DATABASE_ALIAS": "default",
+    # A snapshot every this many events of a cargo; None or 0 takes none.
+    "SNAPSHOT_INTERVAL": 100,
+    # A callable returning an aware datetime, or its dotted path; None: aware UTC now.
+    "CLOCK": None,
+}
+
+MAX_APPLICATION_NAME_LENGTH = 32
+
+
+def user_settings() -> Mapping[str, Any]:
+    """Return the CARGOTIME dict as the project set it (empty when it did not)."""
+    return cast(Mapping[str, Any], getattr(settings, "CARGOTIME", None) or {})
+
+
+def get(name: str) -> Any:
+    """Return the setting *name*, or its default."""
+    return user_settings().get(name, DEFAULTS[name])
+
+
+def application_name() -> str:
+    """Return the name the application's events are stored under."""
+    return str(get("APPLICATION_NAME"))
+
+
+def database_alias() -> str:
+    """Return the alias of the database that holds the events and the index."""
+    return str(get("DATABASE_ALIAS"))
+
+
+def snapshot_interval() -> int | None:
+    """Return how many events of a cargo lie between snapshots (None: no snapshots)."""
+    interval = get("SNAPSHOT_INTERVAL")
+    return int(interval) if interval else None
+
+
+def clock() -> Clock:
+    """Return the clock that stamps new events."""
+    value = get("CLOCK")
+    if value is None:
+        return datetime_now_with_tzinfo
+    if isinstance(value, str):
+        value = import_string(value)
+    if not callable(value):
+        msg = f"CARGOTIME['CLOCK'] must be callable or a dotted path, not {value!r}."
+        raise TypeError(msg)
+    return cast(Clock, value)

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import SimpleTestCase, override_settings
+
+from cargotime.checks import check_settings
+
+
+def ids(messages: list[CheckMessage]) -> list[str]:
+    return [message.id or "" for message in messages]
+
+
+def check_with(**options: Any) -> list[CheckMessage]:
+    """Run the checks with CARGOTIME set to *options*."""
+    with override_settings(CARGOTIME=options):
+        return check_settings()
+
+
+class CheckTests(SimpleTestCase):
+    def test_the_test_settings_pass(self) -> None:
+        assert check_settings() == []
+
+    def test_eventsourcing_django_missing_from_installed_apps(self) -> None:
+        installed = [
+            app for app in settings.INSTALLED_APPS if app != "eventsourcing_django"
+        ]
+        with override_settings(INSTALLED_APPS=installed):
+            messages = check_settings()
+        assert ids(messages) == ["cargotime.E001"]
+        assert "Add 'eventsourcing_django' to INSTALLED_APPS" in (
+            messages[0].hint or ""
+        )
+
+    @override_settings(USE_TZ=False)
+    def test_use_tz_false(self) -> None:
+        messages = check_settings()
+        assert ids(messages) == ["cargotime.E002"]
+        assert messages[0].hint == "Set USE_TZ = True."
+
+    def test_an_application_name_over_32_characters(self) -> None:
+        messages = check_with(APPLICATION_NAME="x" * 33)
+        assert ids(messages) == ["cargotime.E003"]
+        assert "32-character column" in (messages[0].hint or "")
+
+    def test_an_application_name_of_32_characters_is_fine(self) -> None:
+        assert check_with(APPLICATION_NAME="x" * 32) == []
+
+    def test_an_application_name_that_is_empty_or_not_text(self) -> None:
+        for name in ("", 7):
+            with self.subTest(name=name):
+                assert ids(check_with(APPLICATION_NAME=name)) == ["cargotime.E003"]
+
+    def test_a_database_alias_not_in_databases(self) -> None:
+        messages = check_with(DATABASE_ALIAS="archive")
+        assert ids(messages) == ["cargotime.E004"]
+        assert "default" in (messages[0].hint or "")
+
+    def test_a_snapshot_interval_that_is_not_a_count(self) -> None:
+        for interval in (-1, "100", 2.5, True):
+            with self.subTest(interval=interval):
+                messages = check_with(SNAPSHOT_INTERVAL=interval)
+                assert ids(messages) == ["cargotime.E005"]
+                assert messages[0].hint
+
+    def test_snapshot_intervals_that_are_fine(self) -> None:
+        for interval in (None, 0, 1, 500):
+            with self.subTest(interval=interval):
+                assert check_with(SNAPSHOT_INTERVAL=interval) == []
+
+    def test_a_clock_that_cannot_be_used(self) -> None:
+        for clock in ("tests.test_checks.no_such_clock", "nowhere.at_all", 42):
+            with self.subTest(clock=clock):
+                messages = check_with(CLOCK=clock)
+                assert ids(messages) == ["cargotime.E006"]
+                assert messages[0].hint
+
+    def test_a_clock_given_by_its_dotted_path(self) -> None:
+        assert check_with(CLOCK="eventsourcing.domain.datetime_now_with_tzinfo") == []
+
+    @override_settings(CARGOTIME=[("APPLICATION_NAME", "cargotime")])
+    def test_cargotime_that_is_not_a_dict(self) -> None:
+        messages = check_settings()
+        assert ids(messages) == ["cargotime.E007"]
+        assert messages[0].hint
+
+    def test_an_unknown_key_is_a_warning(self) -> None:
+        messages = check_with(SNAPSHOT_INTERVALS=50)
+        assert ids(messages) == ["cargotime.W001"]
+        assert "SNAPSHOT_INTERVAL" in (messages[0].hint or "")
+
+    @override_settings(USE_TZ=False)
+    def test_manage_py_check_runs_them(self) -> None:
+        with self.assertRaisesMessage(SystemCheckError, "cargotime.E002"):
+            call_command("check")
