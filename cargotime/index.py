@@ -1,0 +1,231 @@
+"""Compare the timestamp index with the stored cargo events, and repair it."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Q, QuerySet
+from eventsourcing.application import Application
+from eventsourcing.persistence import StoredEvent
+from eventsourcing_django.models import StoredEventRecord
+from eventsourcing_django.recorders import DjangoApplicationRecorder
+
+from cargotime.domain import Cargo
+from cargotime.models import EventTimestamp
+
+# Every event the application indexes is one of Cargo's, so its topic starts so.
+CARGO_TOPIC_PREFIX = f"{Cargo.__module__}:{Cargo.__qualname__}."
+
+Key = tuple[UUID, int]
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """One row of the index, as stored (pk) or as it should be (pk None)."""
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime
+    pk: int | None = None
+
+
+@dataclass
+class BatchDiff:
+    """Where a batch of stored cargo events and its stretch of the index disagree."""
+
+    events: int = 0
+    missing: list[IndexRow] = field(default_factory=list)
+    extra: list[IndexRow] = field(default_factory=list)
+    # (the row as stored, the timestamp of its event)
+    wrong: list[tuple[IndexRow, datetime]] = field(default_factory=list)
+    # Rows of events that another application name stores: not ours to judge.
+    foreign: int = 0
+    last_key: Key | None = None
+
+    @property
+    def differences(self) -> int:
+        return len(self.missing) + len(self.extra) + len(self.wrong)
+
+
+class UndecodableEventError(Exception):
+    """A stored event the application's mapper cannot decode."""
+
+
+class TimestampIndexer:
+    """Walk the stored cargo events of *app* in batches, against the index."""
+
+    def __init__(self, app: Application[UUID], batch_size: int = 1000) -> None:
+        recorder = app.recorder
+        if not isinstance(recorder, DjangoApplicationRecorder):
+            msg = f"{type(recorder).__name__} does not store events through Django."
+            raise TypeError(msg)
+        if batch_size < 1:
+            msg = f"The batch size must be at least 1, not {batch_size}."
+            raise ValueError(msg)
+        self.app = app
+        self.batch_size = batch_size
+        self.application_name = recorder.application_name
+        self.using = recorder.using or DEFAULT_DB_ALIAS
+
+    def count_events(self) -> int:
+        """Return how many stored cargo events the index should cover."""
+        return self._events().count()
+
+    def check(self, after: Key | None = None) -> Generator[BatchDiff]:
+        """Yield the differences batch by batch, writing nothing."""
+        while True:
+            with transaction.atomic(using=self.using):
+                # Events and their rows are written together: keep writers out while
+                # both are read, or a new event's row would look like an extra one.
+                self._lock_events("SHARE")
+                diff = self._compare(after)
+            yield diff
+            if diff.last_key is None:
+                return
+            after = diff.last_key
+
+    def rebuild(self, after: Key | None = None) -> Generator[BatchDiff]:
+        """Repair each batch in its own transaction, and yield what it repaired."""
+        while True:
+            with transaction.atomic(using=self.using):
+                self._lock_events("SHARE")
+                diff = self._compare(after)
+                self._repair(diff)
+            yield diff
+            if diff.last_key is None:
+                return
+            after = diff.last_key
+
+    def _lock_events(self, mode: str) -> None:
+        connection = connections[self.using]
+        if connection.vendor == "postgresql":
+            table = connection.ops.quote_name(StoredEventRecord._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {table} IN {mode} MODE")
+
+    def _events(self) -> QuerySet[StoredEventRecord]:
+        return StoredEventRecord.objects.using(self.using).filter(
+            application_name=self.application_name,
+            topic__startswith=CARGO_TOPIC_PREFIX,
+        )
+
+    def _compare(self, after: Key | None) -> BatchDiff:
+        events = self._events()
+        if after is not None:
+            events = events.filter(_after(after))
+        records = list(
+            events.order_by("originator_id", "originator_version")[: self.batch_size]
+        )
+        last_key = None
+        if len(records) == self.batch_size:
+            last_key = (records[-1].originator_id, records[-1].originator_version)
+        expected = {
+            (row.originator_id, row.originator_version): row
+            for row in map(self._decode, records)
+            if row is not None
+        }
+        rows = EventTimestamp.objects.using(self.using)
+        if after is not None:
+            rows = rows.filter(_after(after))
+        if last_key is not None:
+            rows = rows.filter(_up_to(last_key))
+        diff = BatchDiff(events=len(records), last_key=last_key)
+        extra = []
+        for pk, originator_id, version, timestamp in rows.values_list(
+            "pk", "originator_id", "originator_version", "timestamp"
+        ).iterator():
+            stored = IndexRow(originator_id, version, timestamp, pk)
+            wanted = expected.pop((originator_id, version), None)
+            if wanted is None:
+                extra.append(stored)
+            elif wanted.timestamp != timestamp:
+                diff.wrong.append((stored, wanted.timestamp))
+        diff.missing = list(expected.values())
+        diff.extra, diff.foreign = self._without_foreign(extra)
+        return diff
+
+    def _decode(self, record: StoredEventRecord) -> IndexRow | None:
+        state = record.state
+        stored = StoredEvent(
+            originator_id=record.originator_id,
+            originator_version=record.originator_version,
+            topic=record.topic,
+            state=bytes(state) if isinstance(state, memoryview) else state,
+        )
+        try:
+            event: Any = self.app.mapper.to_domain_event(stored)
+        except Exception as error:
+            msg = (
+                f"Cannot decode the stored event {record.originator_id} "
+                f"v{record.originator_version} ({record.topic}): {error!r}. "
+                "Are the application's COMPRESSOR_TOPIC, CIPHER_TOPIC and "
+                "CIPHER_KEY the ones it was written with?"
+            )
+            raise UndecodableEventError(msg) from error
+        # The same events the application indexes when it saves them.
+        if not isinstance(event, Cargo.Event | Cargo.BookingStarted):
+            return None
+        return IndexRow(event.originator_id, event.originator_version, event.timestamp)
+
+    def _without_foreign(self, extra: list[IndexRow]) -> tuple[list[IndexRow], int]:
+        if not extra:
+            return extra, 0
+        # The index has no application name: rows of events that another application
+        # stores in the same database belong to it, and are left alone.
+        foreign = set(
+            StoredEventRecord.objects.using(self.using)
+            .exclude(application_name=self.application_name)
+            .filter(originator_id__in={row.originator_id for row in extra})
+            .values_list("originator_id", "originator_version")
+        )
+        ours = [
+            row
+            for row in extra
+            if (row.originator_id, row.originator_version) not in foreign
+        ]
+        return ours, len(extra) - len(ours)
+
+    def _repair(self, diff: BatchDiff) -> None:
+        rows = EventTimestamp.objects.using(self.using)
+        if diff.extra:
+            # First, so that a version whose row was extra can be inserted anew.
+            rows.filter(pk__in=[row.pk for row in diff.extra]).delete()
+        if diff.wrong:
+            fixed = [
+                EventTimestamp(pk=stored.pk, timestamp=timestamp)
+                for stored, timestamp in diff.wrong
+            ]
+            rows.bulk_update(fixed, ["timestamp"])
+        if diff.missing:
+            # A rebuild running beside this one may have just inserted the same rows.
+            rows.bulk_create(
+                [
+                    EventTimestamp(
+                        originator_id=row.originator_id,
+                        originator_version=row.originator_version,
+                        timestamp=row.timestamp,
+                    )
+                    for row in diff.missing
+                ],
+                ignore_conflicts=True,
+            )
+
+
+def _after(key: Key) -> Q:
+    originator_id, version = key
+    # The leading >= lets the database start an index range scan at the key.
+    return Q(originator_id__gte=originator_id) & (
+        Q(originator_id__gt=originator_id) | Q(originator_version__gt=version)
+    )
+
+
+def _up_to(key: Key) -> Q:
+    originator_id, version = key
+    return Q(originator_id__lte=originator_id) & (
+        Q(originator_id__lt=originator_id) | Q(originator_version__lte=version)
+    )
