@@ -1,0 +1,265 @@
+"""Import cargo histories with their original timestamps, all or nothing.
+
+Each event is a mapping with ``tracking_id``, ``timestamp`` (ISO 8601 with an offset),
+``type`` and the fields of that type:
+
+- ``BookingStarted``: ``origin``, ``destination`` (location codes), ``arrival_deadline``
+- ``DestinationChanged``: ``destination``
+- ``RouteAssigned``: ``route``: ``{origin, destination, legs: [{origin, destination,
+  voyage_number}]}``
+- ``HandlingEventRegistered``: ``location``, ``handling_activity`` (RECEIVE, LOAD,
+  UNLOAD, CLAIM) and ``voyage_number`` (null when there is none)
+
+A new cargo's first event is its ``BookingStarted``; events of a cargo already stored
+continue its history. Within a cargo, timestamps never go back. Everything is checked
+before anything is written, and then every cargo is saved in one ``save()``: one
+transaction, so an import is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from cargotime.application import BookingApplication
+from cargotime.domain import Cargo, HandlingActivity, Itinerary, Leg, Location
+
+FIELDS: Mapping[str, frozenset[str]] = {
+    "BookingStarted": frozenset({"origin", "destination", "arrival_deadline"}),
+    "DestinationChanged": frozenset({"destination"}),
+    "RouteAssigned": frozenset({"route"}),
+    "HandlingEventRegistered": frozenset(
+        {"location", "handling_activity", "voyage_number"}
+    ),
+}
+COMMON = frozenset({"tracking_id", "timestamp", "type"})
+
+
+class HistoryError(ValueError):
+    """An event that cannot be imported; the message names its line."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One event to import, read from line *line* of its source."""
+
+    line: int
+    tracking_id: UUID
+    timestamp: datetime
+    type: str
+    fields: Mapping[str, Any]
+
+
+@dataclass
+class ImportSummary:
+    """What an import stored."""
+
+    booked: list[UUID] = field(default_factory=list)
+    continued: list[UUID] = field(default_factory=list)
+    events: int = 0
+
+
+def read_json_lines(lines: Iterable[str]) -> list[HistoryEvent]:
+    """Parse one JSON object per line (blank lines are skipped)."""
+    events = []
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise HistoryError(number, f"not valid JSON: {error.msg}") from None
+        events.append(parse_event(number, data))
+    return events
+
+
+def parse_event(line: int, data: Any) -> HistoryEvent:
+    """Check one event's mapping, and return it with its values parsed."""
+    if not isinstance(data, dict):
+        raise HistoryError(line, f"expected a JSON object, not {type(data).__name__}")
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in FIELDS:
+        known = ", ".join(FIELDS)
+        raise HistoryError(
+            line, f"unknown event type {kind!r}; expected one of {known}"
+        )
+    allowed = COMMON | FIELDS[kind]
+    required = allowed - {"voyage_number"}
+    if missing := sorted(required - set(data)):
+        raise HistoryError(line, f"{kind} needs {', '.join(missing)}")
+    if unknown := sorted(set(data) - allowed):
+        raise HistoryError(line, f"{kind} has no field {', '.join(unknown)}")
+    try:
+        tracking_id = UUID(str(data["tracking_id"]))
+    except ValueError:
+        raise HistoryError(
+            line, f"tracking_id {data['tracking_id']!r} is no UUID"
+        ) from None
+    fields = {key: data[key] for key in FIELDS[kind] if key in data}
+    return HistoryEvent(
+        line, tracking_id, _instant(line, "timestamp", data["timestamp"]), kind, fields
+    )
+
+
+def import_history(
+    app: BookingApplication, events: Iterable[HistoryEvent]
+) -> ImportSummary:
+    """Check *events*, then store them in one transaction with their own timestamps."""
+    summary = ImportSummary()
+    cargos: dict[UUID, Cargo] = {}
+    last_line: dict[UUID, int] = {}
+    now = app.clock()
+    for event in events:
+        if event.timestamp > now:
+            raise HistoryError(
+                event.line,
+                f"the timestamp {event.timestamp.isoformat()} is in the future",
+            )
+        cargo = cargos.get(event.tracking_id)
+        if cargo is None:
+            cargo = cargos[event.tracking_id] = _start(app, event, summary)
+        elif event.type == "BookingStarted":
+            raise HistoryError(
+                event.line,
+                f"cargo {event.tracking_id} is booked a second time; a cargo is "
+                "booked once, by its first event",
+            )
+        if event.type != "BookingStarted":
+            _check_order(cargo, event, last_line.get(event.tracking_id))
+            _apply(cargo, event)
+        last_line[event.tracking_id] = event.line
+        summary.events += 1
+    if cargos:
+        # One save, one transaction: every cargo of the import, or none of them.
+        app.save(*cargos.values())
+    return summary
+
+
+def _start(
+    app: BookingApplication, event: HistoryEvent, summary: ImportSummary
+) -> Cargo:
+    exists = event.tracking_id in app.repository
+    if event.type == "BookingStarted":
+        if exists:
+            raise HistoryError(
+                event.line,
+                f"cargo {event.tracking_id} is already stored; import only the "
+                "events after its last one",
+            )
+        summary.booked.append(event.tracking_id)
+        values = event.fields
+        return Cargo.new_booking(
+            _location(event.line, values["origin"]),
+            _location(event.line, values["destination"]),
+            _instant(event.line, "arrival_deadline", values["arrival_deadline"]),
+            tracking_id=event.tracking_id,
+            timestamp=event.timestamp,
+        )
+    if not exists:
+        raise HistoryError(
+            event.line,
+            f"cargo {event.tracking_id} is not stored and is not booked before this "
+            "line: its first event must be BookingStarted",
+        )
+    summary.continued.append(event.tracking_id)
+    return app.get_cargo(event.tracking_id)
+
+
+def _check_order(cargo: Cargo, event: HistoryEvent, since: int | None) -> None:
+    if event.timestamp >= cargo.modified_on:
+        return
+    where = f"line {since}" if since else "its last stored event"
+    raise HistoryError(
+        event.line,
+        f"the timestamp {event.timestamp.isoformat()} of cargo {event.tracking_id} "
+        f"goes back before {where} ({cargo.modified_on.isoformat()}): a cargo's "
+        "events must come in the order they happened",
+    )
+
+
+def _apply(cargo: Cargo, event: HistoryEvent) -> None:
+    values, line, at = event.fields, event.line, event.timestamp
+    try:
+        if event.type == "DestinationChanged":
+            cargo.change_destination(
+                _location(line, values["destination"]), timestamp=at
+            )
+        elif event.type == "RouteAssigned":
+            cargo.assign_route(_itinerary(line, values["route"]), timestamp=at)
+        else:
+            voyage_number = values.get("voyage_number")
+            if voyage_number is not None and not isinstance(voyage_number, str):
+                raise HistoryError(line, f"voyage_number {voyage_number!r} is not text")
+            cargo.register_handling_event(
+                voyage_number,
+                _location(line, values["location"]),
+                _choice(line, "handling_activity", HandlingActivity, values),
+                timestamp=at,
+            )
+    except HistoryError:
+        raise
+    except ValueError as error:
+        # The domain's own refusals, such as handling a cargo that has no route.
+        raise HistoryError(line, str(error)) from None
+
+
+def _instant(line: int, name: str, value: Any) -> datetime:
+    try:
+        instant = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise HistoryError(
+            line, f"{name} {value!r} is not an ISO 8601 datetime"
+        ) from None
+    if instant.utcoffset() is None:
+        raise HistoryError(
+            line, f"{name} {value!r} has no UTC offset; add one, such as +00:00"
+        )
+    return instant
+
+
+def _location(line: int, value: Any) -> Location:
+    return _choice(line, "location", Location, {"location": value})
+
+
+def _choice[T: (Location, HandlingActivity)](
+    line: int, name: str, enum: type[T], values: Mapping[str, Any]
+) -> T:
+    value = values[name]
+    try:
+        return enum[str(value)]
+    except KeyError:
+        known = ", ".join(member.name for member in enum)
+        raise HistoryError(
+            line, f"unknown {name} {value!r}; expected one of {known}"
+        ) from None
+
+
+def _itinerary(line: int, value: Any) -> Itinerary:
+    try:
+        legs = tuple(
+            Leg(
+                origin=_location(line, leg["origin"]).value,
+                destination=_location(line, leg["destination"]).value,
+                voyage_number=str(leg["voyage_number"]),
+            )
+            for leg in value["legs"]
+        )
+        return Itinerary(
+            origin=_location(line, value["origin"]).value,
+            destination=_location(line, value["destination"]).value,
+            legs=legs,
+        )
+    except (KeyError, TypeError):
+        raise HistoryError(
+            line,
+            "route must be {origin, destination, legs: [{origin, destination, "
+            "voyage_number}]}",
+        ) from None
