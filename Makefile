@@ -24,6 +24,9 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# Development mode for `make run` only; without these the settings are production-safe.
+run: export DJANGO_DEBUG ?= 1
+run: export DJANGO_SECRET_KEY ?= django-insecure-cargotime-make-run-only
 run: venv
 	$(PY) manage.py migrate --no-input -v 1
 	$(PY) manage.py load_demo_cargo

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from copy import deepcopy
 
-from project.settings import *  # noqa: F403
-from project.settings import BASE_DIR, DATABASES
+# The project refuses to start without a secret key; the tests need no real one.
+os.environ.setdefault("DJANGO_SECRET_KEY", "cargotime-tests-only-" + "x" * 50)
+
+from project.settings import *  # noqa: E402, F403
+from project.settings import BASE_DIR, DATABASES, STORAGES  # noqa: E402
 
 TEST_RUNNER = "tests.runner.CargotimeTestRunner"
 
@@ -30,3 +33,10 @@ else:
 DATABASES["secondary"] = _secondary
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The production settings of the project, but plain http and no collectstatic needed.
+SECURE_SSL_REDIRECT = False
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
