@@ -170,6 +170,23 @@ class TestIndexRows(TestCase):
         assert lookup(tracking_id, later + timedelta(days=1000)) == 3
         assert lookup(uuid4(), later) is None
 
+    def test_latest_timestamp_wins_over_latest_version(self) -> None:
+        # History imported out of order: the state at T follows the event with the
+        # highest (timestamp, version) at or before T, not simply the highest version.
+        tracking_id = self.app.book_new_cargo(
+            Location.NLRTM, Location.USDAL, START + timedelta(weeks=3)
+        )
+        self.clock.now = START + timedelta(hours=2)
+        self.app.change_destination(tracking_id, Location.AUMEL)
+        self.clock.now = START + timedelta(hours=1)
+        self.app.change_destination(tracking_id, Location.HAMBURG)
+
+        lookup = self.recorder.get_version_at_timestamp
+        assert lookup(tracking_id, START + timedelta(minutes=59)) == 1
+        assert lookup(tracking_id, START + timedelta(hours=1)) == 3
+        assert lookup(tracking_id, START + timedelta(minutes=90)) == 3
+        assert lookup(tracking_id, START + timedelta(hours=2)) == 2
+
 
 class TestSecondaryDatabase(TestCase):
     databases = {"default", "secondary"}
