@@ -6,7 +6,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The PostgreSQL that `make test` uses; .ci/postgres creates its role and database.
 PG_URL ?= postgres://cargotime:cargotime@127.0.0.1:5432/cargotime
 
-.PHONY: run test test-sqlite test-postgres lint venv postgres clean
+.PHONY: run test test-sqlite test-postgres lint venv postgres clean load
 
 venv: $(VENV)/.installed
 
@@ -53,6 +53,12 @@ test: lint
 	@$(MAKE) --no-print-directory test-sqlite
 	@echo "== PostgreSQL =="
 	@$(MAKE) --no-print-directory test-postgres
+
+# Writers in threads and processes on fresh databases; prints events/s and conflicts.
+LOAD_SECONDS ?= 20
+load: venv postgres
+	env -u DATABASE_URL $(PY) -m tests.load --seconds $(LOAD_SECONDS)
+	DATABASE_URL=$(PG_URL) $(PY) -m tests.load --seconds $(LOAD_SECONDS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 test-*.sqlite3 secondary.sqlite3 staticfiles
