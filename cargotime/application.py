@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 from uuid import UUID
 
@@ -12,8 +13,13 @@ from eventsourcing.application import (
     Application,
     ProcessingEvent,
 )
-from eventsourcing.domain import datetime_now_with_tzinfo
-from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
+from eventsourcing.domain import CanMutateProtocol, datetime_now_with_tzinfo
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Recording,
+    StoredEvent,
+    Transcoding,
+)
 
 from cargotime.domain import (
     REGISTERED_ROUTES,
@@ -31,6 +37,9 @@ APPLICATION_NAME = "cargotime"
 
 # The recorder reads the index rows to write from this keyword of insert_events().
 EVENT_TIMESTAMPS_KWARG = "event_timestamps"
+
+# ... and the snapshots to write in the same transaction from this one.
+SNAPSHOTS_KWARG = "snapshots"
 
 DEFAULT_SNAPSHOT_INTERVAL = 100
 
@@ -82,6 +91,19 @@ class ItineraryAsDict(Transcoding):
     def decode(self, data: dict[str, Any]) -> Itinerary:
         # JSON gives the legs back as a list.
         return Itinerary(data["origin"], data["destination"], tuple(data["legs"]))
+
+
+def as_tracking_id(value: object) -> UUID:
+    """Return *value*, a UUID or the text of one, as a UUID."""
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return UUID(value)
+        except ValueError:
+            pass
+    msg = f"{value!r} is not a tracking ID (a UUID)."
+    raise ValueError(msg)
 
 
 class BookingApplication(Application[UUID]):
@@ -159,7 +181,7 @@ class BookingApplication(Application[UUID]):
 
     def get_cargo(self, tracking_id: UUID) -> Cargo:
         """Return the cargo as it is now."""
-        return cast(Cargo, self.repository.get(tracking_id))
+        return cast(Cargo, self.repository.get(as_tracking_id(tracking_id)))
 
 
 @runtime_checkable
@@ -169,6 +191,15 @@ class TimestampIndex(Protocol):
     def get_version_at_timestamp(
         self, originator_id: UUID, timestamp: datetime
     ) -> int | None: ...
+
+
+@runtime_checkable
+class OneQueryTimeTravel(Protocol):
+    """A recorder that reads what rebuilds an aggregate as at a time in one query."""
+
+    def select_events_at_timestamp(
+        self, originator_id: UUID, timestamp: datetime, *, snapshot: bool
+    ) -> Sequence[StoredEvent]: ...
 
 
 class CargoNotFoundAtTimestamp(AggregateNotFoundError):
@@ -208,19 +239,86 @@ class SearchableTimestampsApplication(BookingApplication):
             for event in processing_event.events
             if isinstance(event, Cargo.Event | Cargo.BookingStarted)
         ]
+        if self._snapshots_with_events:
+            processing_event.saved_kwargs[SNAPSHOTS_KWARG] = self._snapshots_due(
+                processing_event
+            )
         return super()._record(processing_event)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        if not self._snapshots_with_events:
+            super()._take_snapshots(processing_event)
+
+    @cached_property
+    def _snapshots_with_events(self) -> bool:
+        # Then a snapshot costs no second transaction, and no reading back.
+        return self.snapshots is not None and bool(
+            getattr(self.recorder, "writes_snapshots_with_events", False)
+        )
+
+    def _snapshots_due(
+        self, processing_event: ProcessingEvent[UUID]
+    ) -> list[StoredEvent]:
+        # An aggregate whose events reach a multiple of its interval is snapshotted
+        # as it is after the save: the state its stored events rebuild.
+        due: dict[UUID, Cargo] = {}
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if (
+                isinstance(aggregate, Cargo)
+                and interval
+                and event.originator_version % interval == 0
+            ):
+                due[event.originator_id] = aggregate
+        return [
+            self.mapper.to_stored_event(Cargo.Snapshot.take(aggregate))
+            for aggregate in due.values()
+        ]
+
+    @cached_property
+    def _one_query_time_travel(self) -> OneQueryTimeTravel | None:
+        recorder = self.recorder
+        return recorder if isinstance(recorder, OneQueryTimeTravel) else None
 
     def get_cargo_at_timestamp(self, tracking_id: UUID, timestamp: datetime) -> Cargo:
         """Return the cargo as it was at *timestamp* (an aware datetime)."""
-        if timestamp.tzinfo is None or timestamp.utcoffset() is None:
+        if not isinstance(timestamp, datetime) or timestamp.utcoffset() is None:
             msg = f"The timestamp must be timezone-aware, not naive: {timestamp}"
             raise ValueError(msg)
+        tracking_id = as_tracking_id(tracking_id)
+        try:
+            timestamp.astimezone(UTC)
+        except OverflowError:
+            # Past either end of the datetimes once in UTC: after every event there
+            # is, or before every one.
+            if timestamp.year == 1:
+                msg = f"Cargo {tracking_id} did not exist at {timestamp.isoformat()}."
+                raise CargoNotFoundAtTimestamp(msg) from None
+            timestamp = datetime.max.replace(tzinfo=UTC)
+        reader = self._one_query_time_travel
+        if reader is not None:
+            stored_events = reader.select_events_at_timestamp(
+                tracking_id, timestamp, snapshot=self.snapshots is not None
+            )
+            cargo: Cargo | None = None
+            for stored_event in stored_events:
+                event = self.mapper.to_domain_event(stored_event)
+                cargo = cast(CanMutateProtocol[Cargo], event).mutate(cargo)
+            if cargo is None:
+                raise self._not_found(tracking_id, timestamp)
+            return cargo
         index = self.recorder
         if not isinstance(index, TimestampIndex):
             msg = f"{type(index).__name__} keeps no timestamp index."
             raise TypeError(msg)
         version = index.get_version_at_timestamp(tracking_id, timestamp)
         if version is None:
-            msg = f"Cargo {tracking_id} did not exist at {timestamp.isoformat()}."
-            raise CargoNotFoundAtTimestamp(msg)
+            raise self._not_found(tracking_id, timestamp)
         return cast(Cargo, self.repository.get(tracking_id, version=version))
+
+    def _not_found(
+        self, tracking_id: UUID, timestamp: datetime
+    ) -> CargoNotFoundAtTimestamp:
+        msg = f"Cargo {tracking_id} did not exist at {timestamp.isoformat()}."
+        return CargoNotFoundAtTimestamp(msg)

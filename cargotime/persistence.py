@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, cast
 from uuid import UUID
 
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing_django import factory as django_factory
-from eventsourcing_django.models import StoredEventRecord
+from eventsourcing_django.models import SnapshotRecord, StoredEventRecord
 from eventsourcing_django.recorders import DjangoApplicationRecorder, errors
 
-from cargotime.application import EVENT_TIMESTAMPS_KWARG
+from cargotime import sql
+from cargotime.application import EVENT_TIMESTAMPS_KWARG, SNAPSHOTS_KWARG
 from cargotime.models import EventTimestamp
 
 # (originator_id, originator_version, timestamp), as the application passes them.
@@ -22,13 +28,128 @@ IndexRow = tuple[UUID, int, datetime]
 class SearchableTimestampsRecorder(DjangoApplicationRecorder):
     """Store events and their timestamp index rows in one transaction."""
 
+    # Snapshots handed to insert_events() are written in the events' transaction.
+    writes_snapshots_with_events = True
+
+    def __init__(
+        self,
+        application_name: str,
+        model: type[models.Model] = StoredEventRecord,
+        using: str | None = None,
+        *,
+        snapshot_model: type[models.Model] = SnapshotRecord,
+    ) -> None:
+        super().__init__(application_name, model, using)
+        self.snapshot_model = snapshot_model
+
+    def _lock_table(self) -> None:
+        # _insert_events() takes the lock, in the same round trip as the inserts.
+        pass
+
     def _insert_events(
         self, stored_events: list[StoredEvent], **kwargs: Any
     ) -> Sequence[int]:
         # Already inside the recorder's transaction.atomic(using=self.using).
-        records = self.model._default_manager.using(self.using).bulk_create(
+        rows: list[IndexRow] = kwargs.get(EVENT_TIMESTAMPS_KWARG) or []
+        snapshots: list[StoredEvent] = kwargs.get(SNAPSHOTS_KWARG) or []
+        connection = self._connection
+        connection.ensure_connection()
+        if connection.vendor == "postgresql" and _can_pipeline(connection):
+            return self._insert_postgresql(connection, stored_events, rows, snapshots)
+        if connection.vendor == "sqlite":
+            return self._insert_sqlite(connection, stored_events, rows, snapshots)
+        super()._lock_table()
+        return self._insert_orm(stored_events, rows, snapshots)
+
+    def _insert_postgresql(
+        self,
+        connection: BaseDatabaseWrapper,
+        stored_events: list[StoredEvent],
+        rows: list[IndexRow],
+        snapshots: list[StoredEvent],
+    ) -> Sequence[int]:
+        # One statement inserts everything from arrays; pipelined with the BEGIN and
+        # the lock, the whole save is one round trip before the commit.
+        params: list[Any] = [self.application_name, *_arrays(stored_events)]
+        if rows:
+            params.extend(list(column) for column in zip(*rows, strict=True))
+        if snapshots:
+            params.extend([self.application_name, *_arrays(snapshots)])
+        statement = sql.insert_from_arrays(
+            self.model,
+            EventTimestamp if rows else None,
+            self.snapshot_model if snapshots else None,
+        )
+        lock = f"LOCK TABLE {sql.table(self.model)} IN EXCLUSIVE MODE"
+        with connection.wrap_database_errors:
+            with connection.connection.pipeline():
+                self._cursor(connection).execute(lock)
+                cursor = self._cursor(connection)
+                cursor.execute(statement, params)
+            return [notification_id for (notification_id,) in cursor.fetchall()]
+
+    def _insert_sqlite(
+        self,
+        connection: BaseDatabaseWrapper,
+        stored_events: list[StoredEvent],
+        rows: list[IndexRow],
+        snapshots: list[StoredEvent],
+    ) -> Sequence[int]:
+        cursor = self._cursor(connection)
+        name = self.application_name
+        notification_ids: list[int] = []
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        batch = max(1, limit // len(sql.STORED_COLUMNS))
+        for start in range(0, len(stored_events), batch):
+            chunk = stored_events[start : start + batch]
+            statement = sql.insert_rows_returning_id(self.model, len(chunk))
+            cursor.execute(
+                self._statement(connection, statement),
+                [value for event in chunk for value in _sqlite_row(name, event)],
+            )
+            # RETURNING gives rows in no set order; ids grow in insertion order.
+            notification_ids.extend(sorted(row[0] for row in cursor.fetchall()))
+        if rows:
+            adapt = _sqlite_datetime(connection)
+            statement = sql.insert_values(EventTimestamp, sql.INDEX_COLUMNS)
+            cursor.executemany(
+                self._statement(connection, statement),
+                [(_hex(o), version, adapt(at)) for o, version, at in rows],
+            )
+        if snapshots:
+            statement = sql.insert_values(self.snapshot_model, sql.STORED_COLUMNS)
+            cursor.executemany(
+                self._statement(connection, statement),
+                [_sqlite_row(name, snapshot) for snapshot in snapshots],
+            )
+        return notification_ids
+
+    def _insert_orm(
+        self,
+        stored_events: list[StoredEvent],
+        rows: list[IndexRow],
+        snapshots: list[StoredEvent],
+    ) -> Sequence[int]:
+        records = self._bulk_create(self.model, stored_events)
+        EventTimestamp.objects.using(self.using).bulk_create(
             [
-                self.model(
+                EventTimestamp(
+                    originator_id=originator_id,
+                    originator_version=version,
+                    timestamp=timestamp,
+                )
+                for originator_id, version, timestamp in rows
+            ]
+        )
+        self._bulk_create(self.snapshot_model, snapshots)
+        return [record.pk for record in records]
+
+    def _bulk_create(
+        self, model: type[models.Model], stored_events: list[StoredEvent]
+    ) -> list[models.Model]:
+        return model._default_manager.using(self.using).bulk_create(
+            [
+                model(
                     application_name=self.application_name,
                     originator_id=event.originator_id,
                     originator_version=event.originator_version,
@@ -38,19 +159,6 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
                 for event in stored_events
             ]
         )
-        rows: list[IndexRow] = kwargs.get(EVENT_TIMESTAMPS_KWARG) or []
-        if rows:
-            EventTimestamp.objects.using(self.using).bulk_create(
-                [
-                    EventTimestamp(
-                        originator_id=originator_id,
-                        originator_version=version,
-                        timestamp=timestamp,
-                    )
-                    for originator_id, version, timestamp in rows
-                ]
-            )
-        return [record.pk for record in records]
 
     @errors
     def get_version_at_timestamp(
@@ -64,6 +172,119 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
             .values_list("originator_version", flat=True)
             .first()
         )
+
+    @errors
+    def select_events_at_timestamp(
+        self, originator_id: UUID, timestamp: datetime, *, snapshot: bool
+    ) -> list[StoredEvent]:
+        """Return, in one query, what rebuilds the aggregate as at *timestamp*.
+
+        That is the latest snapshot at or before the version the index gives for
+        *timestamp* (if *snapshot*), then the events after it up to that version.
+        The list is empty before the aggregate's first event.
+        """
+        if not isinstance(originator_id, UUID):
+            originator_id = UUID(str(originator_id))
+        connection = self._connection
+        connection.ensure_connection()
+        native = connection.features.has_native_uuid_field
+        params = {
+            "id": originator_id if native else originator_id.hex,
+            "at": connection.ops.adapt_datetimefield_value(timestamp),
+            "app": self.application_name,
+        }
+        statement = sql.select_at_timestamp(
+            self.model, EventTimestamp, self.snapshot_model if snapshot else None
+        )
+        cursor = self._cursor(connection)
+        cursor.execute(self._statement(connection, statement), params)
+        return [
+            StoredEvent(
+                originator_id=originator_id,
+                originator_version=version,
+                topic=topic,
+                state=bytes(state),
+            )
+            for _, version, topic, state in cursor.fetchall()
+        ]
+
+    @property
+    def _connection(self) -> BaseDatabaseWrapper:
+        return connections[self.using or DEFAULT_DB_ALIAS]
+
+    def _cursor(self, connection: BaseDatabaseWrapper) -> CursorWrapper:
+        # Django's wrapper around the driver's plain cursor: it translates errors
+        # and logs queries when debugging. Our statements are fixed, so the driver
+        # may bind parameters server-side, and no placeholders need rewriting.
+        connection.validate_thread_sharing()
+        if connection.vendor == "sqlite" and connection.queries_logged:
+            # Django logs SQLite queries only in its own placeholder style.
+            return connection.cursor()
+        raw = connection.connection
+        if connection.vendor == "postgresql":
+            import psycopg
+
+            dbapi_cursor: Any = psycopg.Cursor(raw)
+        else:
+            dbapi_cursor = raw.cursor()
+        if connection.queries_logged:
+            return connection.make_debug_cursor(dbapi_cursor)
+        return connection.make_cursor(dbapi_cursor)
+
+    def _statement(self, connection: BaseDatabaseWrapper, statement: str) -> str:
+        if connection.vendor == "sqlite" and not connection.queries_logged:
+            return sql.qmark(statement)
+        return statement
+
+
+def _arrays(stored_events: Sequence[StoredEvent]) -> list[list[Any]]:
+    return [
+        [event.originator_id for event in stored_events],
+        [event.originator_version for event in stored_events],
+        [event.topic for event in stored_events],
+        [event.state for event in stored_events],
+    ]
+
+
+def _sqlite_row(name: str, event: StoredEvent) -> tuple[Any, ...]:
+    return (
+        name,
+        _hex(event.originator_id),
+        event.originator_version,
+        event.topic,
+        event.state,
+    )
+
+
+def _hex(originator_id: UUID | str) -> str:
+    # Django keeps UUIDs in SQLite as 32 hexadecimal digits.
+    if not isinstance(originator_id, UUID):
+        originator_id = UUID(originator_id)
+    return originator_id.hex
+
+
+def _sqlite_datetime(connection: BaseDatabaseWrapper) -> Callable[[datetime], str]:
+    adapt = cast(Callable[[datetime], str], connection.ops.adapt_datetimefield_value)
+    if connection.timezone is not UTC:
+        return adapt
+
+    def utc(value: datetime) -> str:
+        # Django's own conversion, less its checks, for what is in UTC already.
+        return str(value.replace(tzinfo=None)) if value.tzinfo is UTC else adapt(value)
+
+    return utc
+
+
+def _can_pipeline(connection: BaseDatabaseWrapper) -> bool:
+    # psycopg 3 on libpq 14 or newer; psycopg2 has no pipeline mode.
+    return hasattr(connection.connection, "pipeline") and _libpq_pipelines()
+
+
+@cache
+def _libpq_pipelines() -> bool:
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 class Factory(django_factory.Factory):

@@ -1,0 +1,129 @@
+"""The recorder's SQL: bulk inserts, and time travel in one query."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from django.db import models
+
+# Columns of eventsourcing-django's stored events and snapshots, and of the index.
+STORED_COLUMNS = (
+    "application_name",
+    "originator_id",
+    "originator_version",
+    "topic",
+    "state",
+)
+INDEX_COLUMNS = ("originator_id", "originator_version", "timestamp")
+# PostgreSQL's types of those columns, for arrays of their values.
+STORED_TYPES = ("text", "uuid", "bigint", "text", "bytea")
+INDEX_TYPES = ("uuid", "bigint", "timestamptz")
+
+
+def quote(name: str) -> str:
+    # SQLite and PostgreSQL both quote identifiers the SQL standard's way.
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table(model: type[models.Model]) -> str:
+    return quote(model._meta.db_table)
+
+
+def names(columns: Sequence[str]) -> str:
+    return ", ".join(quote(column) for column in columns)
+
+
+@lru_cache(maxsize=256)
+def qmark(statement: str) -> str:
+    """Return *statement* with sqlite3's placeholders instead of Django's."""
+    return re.sub(r"%\((\w+)\)s", r":\1", statement).replace("%s", "?")
+
+
+def insert_values(model: type[models.Model], columns: Sequence[str]) -> str:
+    """Return an INSERT of one row, for executemany()."""
+    placeholders = ", ".join(["%s"] * len(columns))
+    return f"INSERT INTO {table(model)} ({names(columns)}) VALUES ({placeholders})"
+
+
+@lru_cache(maxsize=32)
+def insert_rows_returning_id(model: type[models.Model], rows: int) -> str:
+    """Return an INSERT of *rows* stored events that returns their ids."""
+    row = f"({', '.join(['%s'] * len(STORED_COLUMNS))})"
+    return (
+        f"INSERT INTO {table(model)} ({names(STORED_COLUMNS)}) "
+        f"VALUES {', '.join([row] * rows)} RETURNING {quote('id')}"
+    )
+
+
+@lru_cache(maxsize=16)
+def insert_from_arrays(
+    events: type[models.Model],
+    index: type[models.Model] | None,
+    snapshots: type[models.Model] | None,
+) -> str:
+    """Return one PostgreSQL statement inserting events, index rows and snapshots.
+
+    Its parameters are the application name and one array per column of the events,
+    then of the index rows (if *index*), then the same for the snapshots (if
+    *snapshots*). It returns the events' ids in insertion order.
+    """
+    parts = [f"new_events AS ({_from_arrays(events, STORED_COLUMNS)} RETURNING id)"]
+    if index is not None:
+        parts.append(f"new_index_rows AS ({_from_arrays(index, INDEX_COLUMNS)})")
+    if snapshots is not None:
+        parts.append(f"new_snapshots AS ({_from_arrays(snapshots, STORED_COLUMNS)})")
+    return f"WITH {', '.join(parts)} SELECT id FROM new_events ORDER BY id"
+
+
+def _from_arrays(model: type[models.Model], columns: Sequence[str]) -> str:
+    if columns == STORED_COLUMNS:
+        # The application name is one value for every row, not an array.
+        arrays = ", ".join(f"%s::{type_}[]" for type_ in STORED_TYPES[1:])
+        selected = f"%s::text, * FROM unnest({arrays})"
+    else:
+        selected = f"* FROM unnest({', '.join(f'%s::{t}[]' for t in INDEX_TYPES)})"
+    return f"INSERT INTO {table(model)} ({names(columns)}) SELECT {selected}"
+
+
+@lru_cache(maxsize=16)
+def select_at_timestamp(
+    events: type[models.Model],
+    index: type[models.Model],
+    snapshots: type[models.Model] | None,
+) -> str:
+    """Return the query of what rebuilds an aggregate as at an instant.
+
+    Named parameters: id, at (the instant) and app (the application name). Rows:
+    (part, originator_version, topic, state), the snapshot (part 0) first.
+    """
+    version, originator_id = quote("originator_version"), quote("originator_id")
+    application, timestamp = quote("application_name"), quote("timestamp")
+    # The version is an index probe: the latest (timestamp, version) at or before the
+    # instant, read backwards along the index on (originator_id, timestamp, version).
+    ctes = [
+        f"at_version AS (SELECT {version} AS v FROM {table(index)} "
+        f"WHERE {originator_id} = %(id)s AND {timestamp} <= %(at)s "
+        f"ORDER BY {timestamp} DESC, {version} DESC LIMIT 1)"
+    ]
+    columns = names(("originator_version", "topic", "state"))
+    selects = []
+    after = "0"
+    if snapshots is not None:
+        ctes.append(
+            f"snapshot AS (SELECT {columns} FROM {table(snapshots)} "
+            f"WHERE {application} = %(app)s AND {originator_id} = %(id)s "
+            f"AND {version} <= (SELECT v FROM at_version) "
+            f"ORDER BY {version} DESC LIMIT 1)"
+        )
+        selects.append(f"SELECT 0 AS part, {columns} FROM snapshot")
+        after = f"COALESCE((SELECT {version} FROM snapshot), 0)"
+    selects.append(
+        f"SELECT 1 AS part, {columns} FROM {table(events)} "
+        f"WHERE {application} = %(app)s AND {originator_id} = %(id)s "
+        f"AND {version} > {after} AND {version} <= (SELECT v FROM at_version)"
+    )
+    return (
+        f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)} ORDER BY part, {version}"
+    )
