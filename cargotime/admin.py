@@ -1,0 +1,125 @@
+"""The admin: the read-only timestamp index, and the time-travel page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.views.decorators.csrf import csrf_exempt
+
+from cargotime.models import EventTimestamp, TimeTravel
+from cargotime.time_travel_view import TimeTravelView
+
+VIEW_CARGO_HISTORY = "cargotime.view_cargo_history"
+
+if TYPE_CHECKING:
+    EventTimestampModelAdmin = admin.ModelAdmin[EventTimestamp]
+    TimeTravelModelAdmin = admin.ModelAdmin[TimeTravel]
+else:
+    # ModelAdmin is generic only in the type stubs.
+    EventTimestampModelAdmin = TimeTravelModelAdmin = admin.ModelAdmin
+
+
+def can_view_cargo_history(request: HttpRequest) -> bool:
+    """Return whether the request's user may see cargos as they were."""
+    return request.user.has_perm(VIEW_CARGO_HISTORY)
+
+
+@admin.register(EventTimestamp)
+class EventTimestampAdmin(EventTimestampModelAdmin):
+    list_display = ["originator_id", "originator_version", "timestamp", "time_travel"]
+    list_display_links = None
+    list_filter = [("timestamp", admin.DateFieldListFilter)]
+    date_hierarchy = "timestamp"
+    search_fields = ["originator_id"]
+    search_help_text = "A tracking ID, or its first characters."
+    ordering = ["-timestamp", "-originator_version"]
+    show_full_result_count = False
+    list_per_page = 50
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: EventTimestamp | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: EventTimestamp | None = None
+    ) -> bool:
+        return False
+
+    def has_view_permission(
+        self, request: HttpRequest, obj: EventTimestamp | None = None
+    ) -> bool:
+        return super().has_view_permission(request, obj) or can_view_cargo_history(
+            request
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[EventTimestamp], search_term: str
+    ) -> tuple[QuerySet[EventTimestamp], bool]:
+        # A whole tracking ID, or the start of one; anything else matches nothing.
+        term = search_term.strip().lower()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(originator_id=UUID(term)), False
+        except ValueError:
+            pass
+        if all(char in "0123456789abcdef-" for char in term):
+            return queryset.filter(originator_id__istartswith=term), False
+        return queryset.none(), False
+
+    @admin.display(description="time travel")
+    def time_travel(self, obj: EventTimestamp) -> SafeString:
+        url = reverse("admin:cargotime_time_travel", current_app=self.admin_site.name)
+        query = urlencode(
+            {"tracking_id": str(obj.originator_id), "version": obj.originator_version}
+        )
+        return format_html(
+            '<a href="{}?{}">See the cargo at version {}</a>',
+            url,
+            query,
+            obj.originator_version,
+        )
+
+
+@admin.register(TimeTravel)
+class TimeTravelAdmin(TimeTravelModelAdmin):
+    def get_urls(self) -> list[URLPattern]:
+        # GET only and never writes, so a CSRF token has nothing to protect.
+        view = self.admin_site.admin_view(csrf_exempt(self.time_travel_view))
+        return [
+            path("", view, name="cargotime_time_travel"),
+            # The admin index links each model to its changelist: here, this page.
+            path("", view, name="cargotime_timetravel_changelist"),
+        ]
+
+    def time_travel_view(self, request: HttpRequest) -> HttpResponseBase:
+        """Show a cargo as it was at an instant, or the cargos to pick from."""
+        return TimeTravelView(request, self).respond()
+
+    def has_view_permission(self, request: HttpRequest, obj: Any | None = None) -> bool:
+        return can_view_cargo_history(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Any | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Any | None = None
+    ) -> bool:
+        return False

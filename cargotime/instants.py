@@ -1,0 +1,87 @@
+"""Read the instants staff type, and write instants back in local time and UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+
+from django.utils import timezone
+
+# Typed instead of a datetime, it means the moment the request is served.
+NOW = "now"
+
+
+class InstantError(ValueError):
+    """Text that names no instant."""
+
+
+def parse_instant(text: str, zone: tzinfo) -> datetime:
+    """Return the aware instant *text* names; without an offset it is read in *zone*."""
+    text = text.strip()
+    if text.lower() == NOW:
+        return timezone.now()
+    parsed = _parse_iso(text)
+    if parsed is None:
+        msg = (
+            f"“{text}” is not a date and time. Use ISO 8601, such as "
+            "2024-05-01 14:30:05.123456 or 2024-05-01T05:30Z."
+        )
+        raise InstantError(msg)
+    if parsed.tzinfo is None:
+        parsed = timezone.make_aware(parsed, zone)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        msg = f"“{text}” is outside the range of dates that can be looked up."
+        raise InstantError(msg) from None
+
+
+def _parse_iso(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    # A "+" left unescaped in a query string arrives as a space: "…T14:30 09:00".
+    head, _, offset = text.rpartition(" ")
+    if head and ":" in head and offset[:1].isdigit():
+        try:
+            return datetime.fromisoformat(f"{head}+{offset}")
+        except ValueError:
+            return None
+    return None
+
+
+def format_instant(value: datetime, zone: tzinfo) -> str:
+    """Return *value* in *zone* as "2024-05-01 14:30:05.123456 +09:00"."""
+    local = value.astimezone(zone)
+    text = local.strftime("%Y-%m-%d %H:%M:%S")
+    if local.microsecond:
+        text += f".{local.microsecond:06d}"
+    return f"{text} {_offset(local)}"
+
+
+def format_input(value: datetime, zone: tzinfo) -> str:
+    """Return *value* as the input would take it back, in *zone* without an offset."""
+    local = value.astimezone(zone)
+    text = local.strftime("%Y-%m-%dT%H:%M:%S")
+    if local.microsecond:
+        text += f".{local.microsecond:06d}"
+    return text
+
+
+def describe_zone(zone: tzinfo, at: datetime | None = None) -> str:
+    """Return the zone's name and its offset at *at* (default: now)."""
+    moment = (at or timezone.now()).astimezone(zone)
+    return f"{zone_name(zone, moment)} (UTC{_offset(moment)})"
+
+
+def zone_name(zone: tzinfo, at: datetime | None = None) -> str:
+    """Return the zone's name: "Asia/Tokyo", else its abbreviation."""
+    key = getattr(zone, "key", None)
+    if key:
+        return str(key)
+    return (at or timezone.now()).astimezone(zone).tzname() or "UTC"
+
+
+def _offset(value: datetime) -> str:
+    offset = value.strftime("%z") or "+0000"
+    return f"{offset[:3]}:{offset[3:5]}"

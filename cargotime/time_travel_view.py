@@ -1,0 +1,314 @@
+"""The time-travel page: a cargo as it was, its timeline, or the cargos to pick from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from cargotime.apps import get_application
+from cargotime.cargo_fields import cargo_fields
+from cargotime.cargo_json import cargo_as_json
+from cargotime.cargo_list import describe_cargos, find_cargos
+from cargotime.forms import CargoSearchForm, TimeTravelForm
+from cargotime.instants import describe_zone, format_input, format_instant, zone_name
+from cargotime.time_travel import (
+    NotYetBooked,
+    TimeTravelError,
+    Visit,
+    compare,
+    visit,
+)
+from cargotime.timeline import Entry, Page, read_page
+from cargotime.timeline_strip import build_strip
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+
+CARGOS_PER_PAGE = 25
+TEMPLATES = ["admin/cargotime/time_travel.html", "cargotime/admin/time_travel.html"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """A timeline entry with its permalink, and whether it is the one shown."""
+
+    entry: Entry
+    href: str
+    current: bool
+
+
+class TimeTravelView:
+    """Answer one request for the time-travel page, as HTML or as JSON."""
+
+    def __init__(self, request: HttpRequest, model_admin: ModelAdmin[Any]) -> None:
+        self.request = request
+        self.model_admin = model_admin
+        self.json = request.GET.get("format") == "json"
+        self.zone = timezone.get_current_timezone()
+
+    def respond(self) -> HttpResponseBase:
+        """Return the page, or the reason it cannot be shown."""
+        if not self.model_admin.has_view_permission(self.request):
+            if self.json:
+                return self.json_error(
+                    403,
+                    "You may not view cargo history: ask for cargotime."
+                    "view_cargo_history.",
+                )
+            raise PermissionDenied
+        if self.request.method not in {"GET", "HEAD"}:
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        form = TimeTravelForm(self.request.GET)
+        if not form.is_valid():
+            return self.invalid(form)
+        tracking_id = form.tracking_id_value
+        if tracking_id is None:
+            return self.pick(form)
+        return self.travel(form, tracking_id)
+
+    def travel(self, form: TimeTravelForm, tracking_id: UUID) -> HttpResponseBase:
+        data = form.cleaned_data
+        version: int | None = data.get("version")
+        instant: datetime | None = data.get("at")
+        if version is None and instant is None:
+            instant = timezone.now()
+        app = get_application()
+        try:
+            current = visit(app, tracking_id, instant=instant, version=version)
+        except NotYetBooked as error:
+            assert instant is not None
+            return self.not_yet_booked(form, tracking_id, instant, error)
+        except TimeTravelError as error:
+            return self.not_found(form, str(error))
+        timeline = read_page(
+            app,
+            tracking_id,
+            current.span,
+            around=current.cargo.version,
+            after=data.get("events_after"),
+            before=data.get("events_before"),
+        )
+        if self.json:
+            return self.json_state(current, timeline)
+        other: datetime | None = data.get("compare_at")
+        comparison = compare(app, current, other) if other else None
+        return self.render(
+            form,
+            status=200,
+            visit=current,
+            fields=cargo_fields(current.cargo),
+            instant_local=format_instant(current.instant, self.zone),
+            instant_utc=format_instant(current.instant, UTC),
+            instant_is_now=version is None
+            and str(form.data.get("at") or "").strip().lower() in {"", "now"},
+            at_value=self.at_value(current),
+            instant_exact=current.instant.astimezone(self.zone).isoformat(),
+            permalink=self.link(
+                tracking_id=tracking_id, at=current.instant.isoformat()
+            ),
+            previous_href=self.version_link(current, current.cargo.version - 1),
+            next_href=self.version_link(current, current.cargo.version + 1),
+            first_href=self.version_link(current, current.span.first_version),
+            last_href=self.version_link(current, current.span.last_version),
+            rows=self.rows(current, timeline.entries),
+            timeline=timeline,
+            earlier_href=self.page_link(current, events_before=timeline.before),
+            later_href=self.page_link(current, events_after=timeline.after),
+            strip=build_strip(
+                current.span,
+                timeline.entries,
+                current=current.event,
+                instant=current.instant,
+                link=lambda number: self.link(tracking_id=tracking_id, version=number),
+            ),
+            comparison=comparison,
+            comparison_rows=self.rows(current, comparison.events.entries)
+            if comparison
+            else [],
+            comparison_more_href=self.page_link(
+                current, events_after=comparison.events.after
+            )
+            if comparison and comparison.events.after
+            else "",
+            json_href=self.link(**{**self.request.GET.dict(), "format": "json"}),
+        )
+
+    def pick(self, form: TimeTravelForm) -> HttpResponse:
+        search = CargoSearchForm(self.request.GET)
+        query = search.cleaned_data["q"] if search.is_valid() else ""
+        app = get_application()
+        paginator = Paginator(find_cargos(app, query), CARGOS_PER_PAGE)
+        page = paginator.get_page(self.request.GET.get("page"))
+        at = (self.request.GET.get("at") or "").strip()
+        cargos = [
+            (row, self.link(tracking_id=row.tracking_id, at=at))
+            for row in describe_cargos(app, page.object_list)
+        ]
+        return self.render(
+            form,
+            status=200,
+            search=search,
+            query=query,
+            cargos=cargos,
+            cargo_page=page,
+            previous_cargos_href=self.link(q=query, at=at, page=page.number - 1)
+            if page.has_previous()
+            else "",
+            next_cargos_href=self.link(q=query, at=at, page=page.number + 1)
+            if page.has_next()
+            else "",
+            at_value=at,
+        )
+
+    def invalid(self, form: TimeTravelForm) -> HttpResponse:
+        if self.json:
+            errors = {
+                field: [str(message) for message in messages]
+                for field, messages in form.errors.items()
+            }
+            return JsonResponse({"errors": errors}, status=400)
+        return self.render(form, status=400, at_value=form.data.get("at", ""))
+
+    def not_found(self, form: TimeTravelForm, message: str) -> HttpResponse:
+        if self.json:
+            return self.json_error(404, message)
+        return self.render(
+            form, status=404, error=message, at_value=form.data.get("at", "")
+        )
+
+    def not_yet_booked(
+        self,
+        form: TimeTravelForm,
+        tracking_id: UUID,
+        instant: datetime,
+        error: NotYetBooked,
+    ) -> HttpResponse:
+        booked = error.span.first_timestamp
+        message = (
+            f"Cargo {tracking_id} did not exist yet at "
+            f"{format_instant(instant, self.zone)} "
+            f"({format_instant(instant, UTC)}). It was booked at "
+            f"{format_instant(booked, self.zone)} "
+            f"({format_instant(booked, UTC)})."
+        )
+        if self.json:
+            return self.json_error(404, message)
+        return self.render(
+            form,
+            status=404,
+            error=message,
+            first_event_href=self.link(
+                tracking_id=tracking_id, version=error.span.first_version
+            ),
+            at_value=form.data.get("at", ""),
+        )
+
+    def json_state(self, current: Visit, timeline: Page) -> JsonResponse:
+        response = JsonResponse(
+            cargo_as_json(current.tracking_id, current.cargo, timeline.entries)
+        )
+        # The timeline is paged like the HTML one; the cursors go in a Link header.
+        links = []
+        for rel, href in (
+            ("prev", self.page_link(current, events_before=timeline.before)),
+            ("next", self.page_link(current, events_after=timeline.after)),
+        ):
+            if href:
+                links.append(f'<{self.request.build_absolute_uri(href)}>; rel="{rel}"')
+        if links:
+            response["Link"] = ", ".join(links)
+        return response
+
+    def json_error(self, status: int, message: str) -> JsonResponse:
+        return JsonResponse({"error": message}, status=status)
+
+    def render(
+        self, form: TimeTravelForm, *, status: int, **context: Any
+    ) -> HttpResponse:
+        site = self.model_admin.admin_site
+        self.request.current_app = site.name
+        tracking_id = form.cleaned_data.get("tracking_id") if form.is_bound else None
+        return TemplateResponse(
+            self.request,
+            TEMPLATES,
+            {
+                **site.each_context(self.request),
+                "opts": self.model_admin.opts,
+                "title": "Time travel",
+                "subtitle": f"Cargo {tracking_id}" if tracking_id else None,
+                "form": form,
+                "zone": describe_zone(self.zone),
+                "zone_name": zone_name(self.zone),
+                "tracking_id_value": str(tracking_id)
+                if tracking_id
+                else form.data.get("tracking_id", ""),
+                "compare_value": form.data.get("compare_at", ""),
+                "picker_href": self.link(),
+                **context,
+            },
+            status=status,
+        )
+
+    def at_value(self, current: Visit) -> str:
+        # The resolved instant, in the zone the input reads: "now" made concrete.
+        return format_input(current.instant, self.zone)
+
+    def rows(self, current: Visit, entries: list[Entry]) -> list[Row]:
+        return [
+            Row(
+                entry,
+                self.link(tracking_id=current.tracking_id, version=entry.version),
+                entry.version == current.cargo.version,
+            )
+            for entry in entries
+        ]
+
+    def version_link(self, current: Visit, version: int) -> str:
+        span = current.span
+        if not span.first_version <= version <= span.last_version:
+            return ""
+        return self.link(tracking_id=current.tracking_id, version=version)
+
+    def page_link(
+        self,
+        current: Visit,
+        *,
+        events_after: int | None = None,
+        events_before: int | None = None,
+    ) -> str:
+        if events_after is None and events_before is None:
+            return ""
+        params = {
+            key: value
+            for key, value in self.request.GET.items()
+            if key not in {"events_after", "events_before"}
+        }
+        return self.link(
+            **params, events_after=events_after, events_before=events_before
+        )
+
+    def link(self, **params: Any) -> str:
+        """Return this page's path with the non-empty *params* as its query."""
+        query = urlencode(
+            {
+                key: str(value)
+                for key, value in params.items()
+                if value not in (None, "")
+            }
+        )
+        return f"{self.request.path}?{query}" if query else self.request.path

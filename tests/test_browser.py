@@ -1,0 +1,216 @@
+"""A staff member travels in time in a real browser: headless Debian Chromium."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.staticfiles.testing import StaticLiveServerTestCase
+from django.test import override_settings
+from django.urls import reverse
+
+from cargotime.application import SearchableTimestampsApplication
+from tests.cargos import book_long_history, book_voyage, make_user
+from tests.helpers import ManualClock
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, ViewportSize
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+@override_settings(TIME_ZONE="Asia/Tokyo")
+class TestTimeTravelInChromium(StaticLiveServerTestCase):
+    def setUp(self) -> None:
+        if not CHROMIUM.exists():
+            self.fail(
+                f"The browser test needs Debian's Chromium at {CHROMIUM}: "
+                "run `apt-get install -y chromium` (.ci/run does this)."
+            )
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            self.fail(
+                "The browser test needs Playwright: pip install -r requirements.txt"
+            )
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        # Every database write happens here, before Playwright runs its event loop
+        # in this thread (Django refuses ORM calls while a loop runs).
+        self.clock = ManualClock()
+        app = SearchableTimestampsApplication(clock=self.clock)
+        self.voyage = book_voyage(app, self.clock)
+        self.clock.advance()
+        self.long = book_long_history(app, self.clock, 70)
+        make_user("clerk", history=True)
+
+    def test_pick_a_cargo_enter_an_instant_and_step_through_its_timeline(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+            )
+            try:
+                self.travel(browser)
+                self.phone(browser)
+            finally:
+                browser.close()
+
+    def travel(self, browser: Browser) -> None:
+        page = browser.new_page(viewport=DESKTOP)
+        self.log_in(page)
+
+        # The admin index links the page from cargotime's section.
+        section = page.locator("#content-main .app-cargotime")
+        assert section.get_by_role("link", name="Time travel", exact=True).count() == 1
+        self.shoot(page, "01-admin-index")
+        section.get_by_role("link", name="Time travel", exact=True).click()
+
+        # The list of cargos: newest first, searchable.
+        page.wait_for_selector("table.ct-cargo-list")
+        ids = page.locator("a.ct-tracking-id").all_inner_texts()
+        assert ids == [str(self.long), str(self.voyage)]
+        self.shoot(page, "02-cargo-list")
+        page.fill("#id_q", "hong")
+        page.press("#id_q", "Enter")
+        page.wait_for_url(re.compile(r"q=hong"))
+        assert page.locator("a.ct-tracking-id").all_inner_texts() == [str(self.voyage)]
+        page.click(f"text={self.voyage}")
+
+        # Enter a datetime, read in Asia/Tokyo: 20:30:00.5 there is 11:30:00.5 UTC,
+        # after the fourth event (11:00 UTC), before the fifth (12:00 UTC).
+        page.wait_for_selector(".ct-summary")
+        page.fill("#id_at", "2024-03-01 20:30:00.500000")
+        page.press("#id_at", "Enter")
+        page.wait_for_url(re.compile(r"at=2024-03-01"))
+        echo = page.locator(".ct-echo").inner_text()
+        assert "2024-03-01 20:30:00.500000 +09:00" in echo
+        assert "2024-03-01 11:30:00.500000 +00:00" in echo
+        assert "Asia/Tokyo" in echo
+        assert "Loaded at HONGKONG onto voyage V1" in echo
+        assert self.state(page, "Transport status") == "ONBOARD_CARRIER"
+        assert self.state(page, "Current voyage") == "V1"
+        assert self.current_version(page) == "v4"
+        self.shoot(page, "03-cargo-at-instant", full_page=True)
+
+        # Step through the timeline.
+        page.get_by_role("link", name="Next ›").click()
+        page.wait_for_url(re.compile(r"version=5"))
+        assert self.current_version(page) == "v5"
+        assert self.state(page, "Last known location") == "NEWYORK"
+        assert "Unloaded at NEWYORK from voyage V1" in page.inner_text(".ct-echo")
+        page.get_by_role("link", name="‹ Previous").click()
+        page.wait_for_url(re.compile(r"version=4"))
+        page.get_by_role("link", name="‹ Previous").click()
+        page.wait_for_url(re.compile(r"version=3"))
+        assert self.state(page, "Transport status") == "IN_PORT"
+        changed = page.locator(".ct-changes tbody th").all_inner_texts()
+        assert "Transport status" in changed
+        # A dot on the strip is a link to its event.
+        page.locator(".ct-strip a.ct-mark").first.click()
+        page.wait_for_url(re.compile(r"version=1"))
+        assert self.state(page, "Routing status") == "NOT_ROUTED"
+        assert page.locator(".ct-stepper .ct-disabled").count() == 2
+
+        # Now, then compare with the first hour.
+        page.get_by_role("button", name="Now").click()
+        page.wait_for_url(re.compile(r"at=now"))
+        assert self.current_version(page) == "v8"
+        assert self.state(page, "Transport status") == "CLAIMED"
+        page.fill("#id_compare_at", "2024-03-01 17:30")
+        page.press("#id_compare_at", "Enter")
+        page.wait_for_url(re.compile(r"compare_at="))
+        compared = page.locator(".ct-compare-fields tbody th").all_inner_texts()
+        assert "Transport status" in compared
+        assert page.locator(".ct-compare-events tbody tr").count() == 7
+        self.shoot(page, "04-compare", full_page=True)
+
+        # Dark mode: the admin's variables switch, and so does the page.
+        page.emulate_media(color_scheme="dark")
+        page.reload()
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background != "rgb(255, 255, 255)", background
+        self.shoot(page, "05-dark-mode", full_page=True)
+        page.emulate_media(color_scheme="light")
+
+        # A long history: a page of its timeline, and the next one.
+        page.goto(self.url(tracking_id=self.long, version=10))
+        assert self.current_version(page) == "v10"
+        versions = page.locator(".ct-events tbody tr td:first-child a")
+        assert versions.count() == 50
+        page.get_by_role("link", name="Later events ›").click()
+        page.wait_for_url(re.compile(r"events_after=50"))
+        assert versions.first.inner_text() == "v51"
+        assert versions.last.inner_text() == "v70"
+        self.shoot(page, "06-long-history-later-events", full_page=True)
+
+        # A mistake gets a message, not an error page.
+        page.goto(self.url())
+        page.fill("#id_tracking_id", str(self.voyage))
+        page.fill("#id_at", "yesterday at noon")
+        page.press("#id_at", "Enter")
+        page.wait_for_selector(".errorlist")
+        assert "is not a date and time" in page.inner_text(".errorlist")
+        self.shoot(page, "07-malformed-datetime")
+        page.fill("#id_at", "2024-03-01 16:59:59.999999")
+        page.press("#id_at", "Enter")
+        page.wait_for_selector(".ct-error")
+        assert "was booked at 2024-03-01 17:00:00 +09:00" in page.inner_text(
+            ".ct-error"
+        )
+        self.shoot(page, "08-before-booking")
+        page.get_by_role("link", name="See its first event").click()
+        page.wait_for_url(re.compile(r"version=1"))
+        page.close()
+
+    def phone(self, browser: Browser) -> None:
+        context = browser.new_context(viewport=PHONE, is_mobile=True)
+        page = context.new_page()
+        self.log_in(page)
+        page.goto(self.url(tracking_id=self.voyage, version=5))
+        # Nothing but the tables that scroll on their own may be wider than the phone.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], width
+        self.shoot(page, "09-phone-top")
+        page.locator(".ct-state").scroll_into_view_if_needed()
+        self.shoot(page, "10-phone-state")
+        page.locator("#timeline").scroll_into_view_if_needed()
+        self.shoot(page, "11-phone-timeline")
+        page.goto(self.url())
+        self.shoot(page, "12-phone-cargo-list")
+        context.close()
+
+    def log_in(self, page: Page) -> None:
+        page.goto(f"{self.live_server_url}{reverse('admin:index')}")
+        page.fill("#id_username", "clerk")
+        page.fill("#id_password", "secret")
+        page.press("#id_password", "Enter")
+        page.wait_for_selector("#content-main")
+
+    def url(self, **params: Any) -> str:
+        query = "&".join(f"{key}={value}" for key, value in params.items())
+        return f"{self.live_server_url}{reverse('admin:cargotime_time_travel')}?{query}"
+
+    def state(self, page: Page, label: str) -> str:
+        row = page.locator(".ct-state tr", has=page.locator(f"th:text-is('{label}')"))
+        return row.locator("td").inner_text()
+
+    def current_version(self, page: Page) -> str:
+        return page.locator(".ct-events tr.ct-current td:first-child a").inner_text()
+
+    def shoot(self, page: Page, name: str, *, full_page: bool = False) -> None:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
