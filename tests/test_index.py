@@ -225,6 +225,7 @@ class TimestampIndexTests(TestCase):
         assert "\r" not in lines
         assert "  5 of 15 events (33%)\n" in lines
         assert "  15 of 15 events (100%)\n" in lines
+        assert lines.count("(100%)") == 1
 
     def test_bad_arguments_get_a_clear_message(self) -> None:
         for args, message in [

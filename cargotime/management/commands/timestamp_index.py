@@ -163,9 +163,9 @@ class Command(BaseCommand):
                     f"\r[{bar}] {share:4.0%}  {done:,}/{total:,} events", ending=""
                 )
                 self.stdout.flush()
-            elif int(share * 10) > step or diff.last_key is None:
-                # Plain lines for logs: one per tenth of the way.
-                step = int(share * 10)
+            elif int(share * 10) > step or (diff.last_key is None and step < 10):
+                # Plain lines for logs: one per tenth of the way, and one at the end.
+                step = 10 if diff.last_key is None else int(share * 10)
                 self.stdout.write(f"  {done:,} of {total:,} events ({share:.0%})")
         if tty and self.verbosity:
             self.stdout.write("")
