@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from time import sleep
 from typing import Any
@@ -108,7 +109,9 @@ class TestHongKongToStockholm(TimeTravelTestCase):
         instants = [self.clock.now]
         expected = [booked]
 
-        def step(delta: timedelta, action: Any, changes: dict[str, Any]) -> datetime:
+        def step(
+            delta: timedelta, action: Callable[[], None], changes: dict[str, Any]
+        ) -> None:
             instant = self.clock.advance(delta)
             action()
             state = {**expected[-1], **changes, "version": len(expected) + 1}
@@ -117,7 +120,6 @@ class TestHongKongToStockholm(TimeTravelTestCase):
             # Now, and as of the step's own instant.
             assert cargo_state(app.get_cargo(tracking_id)) == state
             assert cargo_state(self.at(tracking_id, instant)) == state
-            return instant
 
         assert cargo_state(app.get_cargo(tracking_id)) == booked
 
