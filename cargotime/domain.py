@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, cast
 from uuid import UUID, uuid4
@@ -84,6 +84,77 @@ ESTIMATED_TRANSIT_TIME = timedelta(weeks=1)
 
 class HandlingError(ValueError):
     """A handling event that the cargo's itinerary cannot explain."""
+
+
+def as_location(value: object) -> Location:
+    """Return *value*, a Location or the code of one, as a Location."""
+    return _member(Location, value, "location")
+
+
+def as_handling_activity(value: object) -> HandlingActivity:
+    """Return *value*, a HandlingActivity or its name, as a HandlingActivity."""
+    return _member(HandlingActivity, value, "handling activity")
+
+
+def _member[E: (Location, HandlingActivity)](
+    enum: type[E], value: object, what: str
+) -> E:
+    if isinstance(value, enum):
+        return value
+    for member in enum:
+        if value == member.value:
+            return member
+    known = ", ".join(member.value for member in enum)
+    msg = f"{value!r} is not a {what}; expected one of {known}."
+    raise ValueError(msg)
+
+
+def _voyage_number(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    msg = f"A voyage number is text or None, not {value!r}."
+    raise ValueError(msg)
+
+
+def _instant(value: object, what: str) -> datetime:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        msg = f"The {what} must be a timezone-aware datetime, not {value!r}."
+        raise ValueError(msg)
+    try:
+        # Stored and shown as an instant: it must have one in UTC.
+        value.astimezone(UTC)
+    except OverflowError:
+        msg = f"The {what} {value.isoformat()} is out of the range of datetimes."
+        raise ValueError(msg) from None
+    return value
+
+
+def _itinerary(value: object) -> Itinerary:
+    # Replay must never meet a route it cannot follow: check it whole, up front.
+    if not isinstance(value, Itinerary):
+        msg = f"A route is an Itinerary, not {value!r}."
+        raise ValueError(msg)
+    legs = value.legs
+    if not isinstance(legs, tuple | list) or not legs:
+        msg = "A route needs at least one leg."
+        raise ValueError(msg)
+    checked = []
+    for leg in legs:
+        if not isinstance(leg, Leg) or not isinstance(leg.voyage_number, str):
+            msg = f"A leg is a Leg with a voyage number, not {leg!r}."
+            raise ValueError(msg)
+        checked.append(
+            Leg(
+                origin=as_location(leg.origin).value,
+                destination=as_location(leg.destination).value,
+                voyage_number=leg.voyage_number,
+            )
+        )
+    return Itinerary(
+        origin=as_location(value.origin).value,
+        destination=as_location(value.destination).value,
+        legs=tuple(checked),
+    )
 
 
 def as_next_expected_activity(value: Any) -> NextExpectedActivity | None:
@@ -170,9 +241,9 @@ class Cargo(Aggregate):
         return cls._create(
             cls.BookingStarted,
             id=tracking_id or uuid4(),
-            origin=origin,
-            destination=destination,
-            arrival_deadline=arrival_deadline,
+            origin=as_location(origin),
+            destination=as_location(destination),
+            arrival_deadline=_instant(arrival_deadline, "arrival deadline"),
             timestamp=timestamp,
         )
 
@@ -181,14 +252,18 @@ class Cargo(Aggregate):
     ) -> None:
         """Send the cargo somewhere else."""
         self.trigger_event(
-            self.DestinationChanged, destination=destination, timestamp=timestamp
+            self.DestinationChanged,
+            destination=as_location(destination),
+            timestamp=timestamp,
         )
 
     def assign_route(
         self, itinerary: Itinerary, *, timestamp: datetime | None = None
     ) -> None:
         """Route the cargo along *itinerary*."""
-        self.trigger_event(self.RouteAssigned, route=itinerary, timestamp=timestamp)
+        self.trigger_event(
+            self.RouteAssigned, route=_itinerary(itinerary), timestamp=timestamp
+        )
 
     def register_handling_event(
         self,
@@ -199,6 +274,9 @@ class Cargo(Aggregate):
         timestamp: datetime | None = None,
     ) -> None:
         """Record that *location* did *handling_activity* with the cargo."""
+        voyage_number = _voyage_number(voyage_number)
+        location = as_location(location)
+        handling_activity = as_handling_activity(handling_activity)
         self._check_handling(voyage_number, location, handling_activity)
         self.trigger_event(
             self.HandlingEventRegistered,
