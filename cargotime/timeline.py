@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q, Subquery
 
 from cargotime.application import SearchableTimestampsApplication
@@ -47,7 +48,8 @@ class Page:
 
 def database_alias(app: SearchableTimestampsApplication) -> str:
     """Return the database alias the application's recorder reads and writes."""
-    return str(getattr(app.recorder, "using", "default"))
+    # eventsourcing-django's recorder takes None for Django's default database.
+    return str(getattr(app.recorder, "using", None) or DEFAULT_DB_ALIAS)
 
 
 def read_span(app: SearchableTimestampsApplication, tracking_id: UUID) -> Span | None:

@@ -16,6 +16,7 @@ from django.utils.html import escape
 from eventsourcing_django.models import StoredEventRecord
 
 from cargotime.application import SearchableTimestampsApplication
+from cargotime.apps import get_application
 from cargotime.domain import Location
 from cargotime.models import EventTimestamp
 from tests.cargos import DEADLINE, book_long_history, book_voyage, make_user
@@ -1006,3 +1007,22 @@ class TestEventTimestampAdmin(AdminTestCase):
         assert self.client.get(self.changelist).status_code == 200
         self.client.force_login(make_user("stranger"))
         assert self.client.get(self.changelist).status_code == 403
+
+
+@override_settings(CARGOTIME={"DATABASE_ALIAS": "secondary"})
+class TestAnotherDatabase(TestCase):
+    databases = {"default", "secondary"}
+
+    def test_reads_the_cargos_where_the_application_keeps_them(self) -> None:
+        self.client.force_login(User.objects.create_superuser("boss", password="x"))
+        tracking_id = get_application().book_new_cargo(
+            Location.HONGKONG, Location.STOCKHOLM, DEADLINE
+        )
+        url = reverse("admin:cargotime_time_travel")
+        listed = self.client.get(url)
+        assert [row.tracking_id for row, _ in listed.context["cargos"]] == [tracking_id]
+        response = self.client.get(url, {"tracking_id": tracking_id, "format": "json"})
+        assert response.status_code == 200
+        assert response.json()["version"] == 1
+        assert not EventTimestamp.objects.using("default").exists()
+        assert EventTimestamp.objects.using("secondary").count() == 1

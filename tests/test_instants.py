@@ -1,0 +1,107 @@
+"""Reading the instants staff type, and writing them back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from django.test import SimpleTestCase
+from django.utils import timezone as django_timezone
+
+from cargotime.instants import (
+    InstantError,
+    describe_zone,
+    format_input,
+    format_instant,
+    parse_instant,
+    zone_name,
+)
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+class TestParseInstant(SimpleTestCase):
+    def test_reads_a_naive_datetime_in_the_zone(self) -> None:
+        assert parse_instant("2024-03-01 17:00", TOKYO) == datetime(
+            2024, 3, 1, 8, tzinfo=UTC
+        )
+        assert parse_instant("2024-03-01T03:00:00", NEW_YORK) == datetime(
+            2024, 3, 1, 8, tzinfo=UTC
+        )
+
+    def test_an_offset_wins_over_the_zone(self) -> None:
+        for text in [
+            "2024-03-01T08:00Z",
+            "2024-03-01T17:00+09:00",
+            "2024-03-01 03:00-05:00",
+        ]:
+            assert parse_instant(text, TOKYO) == datetime(2024, 3, 1, 8, tzinfo=UTC), (
+                text
+            )
+
+    def test_keeps_seconds_and_microseconds(self) -> None:
+        assert parse_instant("2024-03-01T08:00:05.123456Z", TOKYO) == datetime(
+            2024, 3, 1, 8, 0, 5, 123456, tzinfo=UTC
+        )
+        assert parse_instant("2024-03-01T08:00:05.5Z", TOKYO).microsecond == 500000
+
+    def test_a_space_for_an_unescaped_plus(self) -> None:
+        assert parse_instant("2024-03-01T17:00:00 09:00", UTC) == datetime(
+            2024, 3, 1, 8, tzinfo=UTC
+        )
+
+    def test_a_date_alone_is_its_midnight(self) -> None:
+        assert parse_instant("2024-03-01", TOKYO) == datetime(
+            2024, 2, 29, 15, tzinfo=UTC
+        )
+
+    def test_now(self) -> None:
+        before = django_timezone.now()
+        for text in ["now", " NOW ", "Now"]:
+            instant = parse_instant(text, TOKYO)
+            assert before <= instant <= django_timezone.now()
+            assert instant.utcoffset() == timedelta(0)
+
+    def test_refuses_what_names_no_instant(self) -> None:
+        for text in ["", "soon", "2024-02-30", "2024-03-01T24:01", "12:00", "now!"]:
+            with self.assertRaisesMessage(InstantError, "is not a date and time"):
+                parse_instant(text, UTC)
+
+    def test_refuses_instants_off_the_calendar(self) -> None:
+        for text in ["9999-12-31T23:59:59-01:00", "0001-01-01T00:30+01:00"]:
+            with self.assertRaisesMessage(InstantError, "outside the range"):
+                parse_instant(text, UTC)
+
+    def test_returns_utc(self) -> None:
+        assert parse_instant("2024-03-01 17:00", TOKYO).tzinfo is UTC
+
+
+class TestFormat(SimpleTestCase):
+    def test_writes_an_instant_in_a_zone_with_its_offset(self) -> None:
+        instant = datetime(2024, 3, 1, 8, tzinfo=UTC)
+        assert format_instant(instant, TOKYO) == "2024-03-01 17:00:00 +09:00"
+        assert format_instant(instant, UTC) == "2024-03-01 08:00:00 +00:00"
+        assert format_instant(instant, NEW_YORK) == "2024-03-01 03:00:00 -05:00"
+
+    def test_shows_microseconds_only_when_there_are_some(self) -> None:
+        instant = datetime(2024, 3, 1, 8, 0, 0, 120, tzinfo=UTC)
+        assert format_instant(instant, UTC) == "2024-03-01 08:00:00.000120 +00:00"
+
+    def test_writes_what_the_input_reads_back(self) -> None:
+        instant = datetime(2024, 3, 1, 8, 0, 5, 7, tzinfo=UTC)
+        text = format_input(instant, TOKYO)
+        assert text == "2024-03-01T17:00:05.000007"
+        assert parse_instant(text, TOKYO) == instant
+        assert (
+            format_input(datetime(2024, 3, 1, 8, tzinfo=UTC), UTC)
+            == "2024-03-01T08:00:00"
+        )
+
+    def test_names_the_zone_and_its_offset(self) -> None:
+        summer = datetime(2024, 7, 1, tzinfo=UTC)
+        assert describe_zone(TOKYO, summer) == "Asia/Tokyo (UTC+09:00)"
+        assert describe_zone(NEW_YORK, summer) == "America/New_York (UTC-04:00)"
+        assert zone_name(UTC) == "UTC"
+        assert zone_name(timezone(timedelta(hours=5, minutes=45), "NPT")) == "NPT"
+        assert describe_zone(ZoneInfo("Asia/Kathmandu"), summer).endswith("(UTC+05:45)")
