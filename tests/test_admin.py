@@ -1021,7 +1021,9 @@ class TestAnotherDatabase(TestCase):
         url = reverse("admin:cargotime_time_travel")
         listed = self.client.get(url)
         assert [row.tracking_id for row, _ in listed.context["cargos"]] == [tracking_id]
-        response = self.client.get(url, {"tracking_id": tracking_id, "format": "json"})
+        response = self.client.get(
+            url, {"tracking_id": str(tracking_id), "format": "json"}
+        )
         assert response.status_code == 200
         assert response.json()["version"] == 1
         assert not EventTimestamp.objects.using("default").exists()

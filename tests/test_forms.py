@@ -56,7 +56,9 @@ class TestTimeTravelForm(SimpleTestCase):
     def test_explains_a_bad_tracking_id(self) -> None:
         form = TimeTravelForm({"tracking_id": "3f2a9c1e"})
         assert not form.is_valid()
-        assert form.errors["tracking_id"][0].startswith("Enter a valid tracking ID")
+        assert str(form.errors["tracking_id"][0]).startswith(
+            "Enter a valid tracking ID"
+        )
 
 
 class TestCargoSearchForm(SimpleTestCase):
