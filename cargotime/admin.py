@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt
 
 from cargotime.models import EventTimestamp, TimeTravel
+from cargotime.templatetags.cargotime_admin import local_instant
 from cargotime.time_travel_view import TimeTravelView
 
 VIEW_CARGO_HISTORY = "cargotime.view_cargo_history"
@@ -34,7 +35,7 @@ def can_view_cargo_history(request: HttpRequest) -> bool:
 
 @admin.register(EventTimestamp)
 class EventTimestampAdmin(EventTimestampModelAdmin):
-    list_display = ["originator_id", "originator_version", "timestamp", "time_travel"]
+    list_display = ["tracking_id", "originator_version", "instant", "time_travel"]
     list_display_links = None
     list_filter = [("timestamp", admin.DateFieldListFilter)]
     date_hierarchy = "timestamp"
@@ -78,6 +79,20 @@ class EventTimestampAdmin(EventTimestampModelAdmin):
         if all(char in "0123456789abcdef-" for char in term):
             return queryset.filter(originator_id__istartswith=term), False
         return queryset.none(), False
+
+    @admin.display(description="tracking ID", ordering="originator_id")
+    def tracking_id(self, obj: EventTimestamp) -> SafeString:
+        # Narrows the list to this cargo's events.
+        return format_html(
+            '<a href="?{}" title="Only this cargo">{}</a>',
+            urlencode({"q": str(obj.originator_id)}),
+            obj.originator_id,
+        )
+
+    @admin.display(description="timestamp", ordering="timestamp")
+    def instant(self, obj: EventTimestamp) -> str:
+        # To the microsecond: two events can be apart by less than a second.
+        return local_instant(obj.timestamp)
 
     @admin.display(description="time travel")
     def time_travel(self, obj: EventTimestamp) -> SafeString:

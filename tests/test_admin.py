@@ -953,6 +953,19 @@ class TestEventTimestampAdmin(AdminTestCase):
                 f"See the cargo at version {version}</a>",
                 html=True,
             )
+        # To the microsecond, and each tracking ID narrows the list to its cargo.
+        self.assertContains(
+            response,
+            '<td class="field-instant">2024-03-01 15:00:00 +00:00</td>',
+            html=True,
+        )
+        self.assertContains(
+            response,
+            f'<a href="?q={self.tracking_id}" title="Only this cargo">'
+            f"{self.tracking_id}</a>",
+            count=8,
+            html=True,
+        )
 
     def test_is_read_only(self) -> None:
         row = EventTimestamp.objects.get(originator_version=1)

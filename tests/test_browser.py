@@ -175,6 +175,22 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
         self.shoot(page, "08-before-booking")
         page.get_by_role("link", name="See its first event").click()
         page.wait_for_url(re.compile(r"version=1"))
+
+        # The index admin: read-only rows, each a way into the page.
+        page.goto(
+            f"{self.live_server_url}{reverse('admin:cargotime_eventtimestamp_changelist')}"
+        )
+        assert (
+            page.locator("#changelist-filter").get_by_text("By timestamp").count() == 1
+        )
+        assert page.get_by_role("link", name="Add event timestamp").count() == 0
+        page.fill("#searchbar", str(self.voyage))
+        page.press("#searchbar", "Enter")
+        page.wait_for_url(re.compile(r"q="))
+        self.shoot(page, "13-event-timestamps")
+        page.get_by_role("link", name="See the cargo at version 8").click()
+        page.wait_for_url(re.compile(r"version=8"))
+        assert self.current_version(page) == "v8"
         page.close()
 
     def phone(self, browser: Browser) -> None:
@@ -192,6 +208,9 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
         self.shoot(page, "11-phone-timeline")
         page.goto(self.url())
         self.shoot(page, "12-phone-cargo-list")
+        page.emulate_media(color_scheme="dark")
+        page.goto(self.url(tracking_id=self.voyage, version=5))
+        self.shoot(page, "14-phone-dark")
         context.close()
 
     def log_in(self, page: Page) -> None:
