@@ -13,6 +13,10 @@ from django.utils import timezone
 from cargotime.instants import InstantError, parse_instant
 
 
+# Versions are stored in a 64-bit column: none can be higher.
+MAX_VERSION = 2**63 - 1
+
+
 class InstantField(forms.CharField):
     """An ISO 8601 instant; without an offset, read in the current time zone."""
 
@@ -48,10 +52,16 @@ class TimeTravelForm(forms.Form):
             "Add an offset (+09:00, Z) for another zone; “now” or empty for now."
         ),
     )
-    version = forms.IntegerField(label="Version", required=False, min_value=1)
+    version = forms.IntegerField(
+        label="Version", required=False, min_value=1, max_value=MAX_VERSION
+    )
     compare_at = InstantField(label="Compare with", required=False)
-    events_after = forms.IntegerField(required=False, min_value=0)
-    events_before = forms.IntegerField(required=False, min_value=1)
+    events_after = forms.IntegerField(
+        required=False, min_value=0, max_value=MAX_VERSION
+    )
+    events_before = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_VERSION
+    )
     format = forms.ChoiceField(
         required=False, choices=[("", "HTML"), ("html", "HTML"), ("json", "JSON")]
     )

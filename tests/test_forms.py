@@ -53,6 +53,15 @@ class TestTimeTravelForm(SimpleTestCase):
         )
         assert not form.is_valid()
 
+    def test_versions_fit_the_64_bit_column(self) -> None:
+        for field in ["version", "events_after", "events_before"]:
+            assert TimeTravelForm(
+                {"tracking_id": TRACKING_ID, field: 2**63 - 1}
+            ).is_valid()
+            form = TimeTravelForm({"tracking_id": TRACKING_ID, field: 2**63})
+            assert not form.is_valid()
+            assert "less than or equal to" in form.errors[field][0]
+
     def test_explains_a_bad_tracking_id(self) -> None:
         form = TimeTravelForm({"tracking_id": "3f2a9c1e"})
         assert not form.is_valid()
