@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from cargotime.instants import InstantError, parse_instant
 
-
 # Versions are stored in a 64-bit column: none can be higher.
 MAX_VERSION = 2**63 - 1
 
