@@ -41,7 +41,9 @@ EVENT_TIMESTAMPS_KWARG = "event_timestamps"
 # ... and the snapshots to write in the same transaction from this one.
 SNAPSHOTS_KWARG = "snapshots"
 
-DEFAULT_SNAPSHOT_INTERVAL = 100
+# Time travel replays the events after the latest snapshot: fewer than this many when
+# they are saved a few at a time. A snapshot is one more row in their transaction.
+DEFAULT_SNAPSHOT_INTERVAL = 20
 
 
 class LocationAsName(Transcoding):

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from eventsourcing.domain import datetime_now_with_tzinfo
 
+from cargotime.application import DEFAULT_SNAPSHOT_INTERVAL
+
 Clock = Callable[[], datetime]
 
 DEFAULTS: Mapping[str, Any] = {
@@ -17,7 +19,7 @@ DEFAULTS: Mapping[str, Any] = {
     "APPLICATION_NAME": "cargotime",
     "DATABASE_ALIAS": "default",
     # A snapshot every this many events of a cargo; None or 0 takes none.
-    "SNAPSHOT_INTERVAL": 100,
+    "SNAPSHOT_INTERVAL": DEFAULT_SNAPSHOT_INTERVAL,
     # A callable returning an aware datetime, or its dotted path; None: aware UTC now.
     "CLOCK": None,
 }

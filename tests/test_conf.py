@@ -27,7 +27,7 @@ class ConfTests(SimpleTestCase):
         del settings.CARGOTIME  # type: ignore[misc]
         assert conf.application_name() == "cargotime"
         assert conf.database_alias() == "default"
-        assert conf.snapshot_interval() == 100
+        assert conf.snapshot_interval() == 20
         assert conf.clock() is datetime_now_with_tzinfo
 
     @override_settings(CARGOTIME={"SNAPSHOT_INTERVAL": 7})
