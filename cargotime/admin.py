@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, path, reverse
@@ -64,6 +66,14 @@ class EventTimestampAdmin(EventTimestampModelAdmin):
         return super().has_view_permission(request, obj) or can_view_cargo_history(
             request
         )
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        try:
+            return super().get_changelist_instance(request)
+        except OverflowError as error:
+            # Django's date hierarchy takes ValueError for a bad date, not a year
+            # past 9999 or too big for C: send that back to the list with ?e=1 too.
+            raise IncorrectLookupParameters(error) from error
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[EventTimestamp], search_term: str

@@ -50,9 +50,18 @@ def _parse_iso(text: str) -> datetime | None:
     return None
 
 
+def in_zone(value: datetime, zone: tzinfo) -> datetime:
+    """Return *value* in *zone*, or as it is where *zone* has no such date."""
+    try:
+        return value.astimezone(zone)
+    except OverflowError:
+        # 9999-12-31 23:00 UTC is a date past the range in Tokyo: keep its own offset.
+        return value
+
+
 def format_instant(value: datetime, zone: tzinfo) -> str:
     """Return *value* in *zone* as "2024-05-01 14:30:05.123456 +09:00"."""
-    local = value.astimezone(zone)
+    local = in_zone(value, zone)
     text = local.strftime("%Y-%m-%d %H:%M:%S")
     if local.microsecond:
         text += f".{local.microsecond:06d}"
@@ -61,7 +70,11 @@ def format_instant(value: datetime, zone: tzinfo) -> str:
 
 def format_input(value: datetime, zone: tzinfo) -> str:
     """Return *value* as the input would take it back, in *zone* without an offset."""
-    local = value.astimezone(zone)
+    try:
+        local = value.astimezone(zone)
+    except OverflowError:
+        # No such date in *zone*: with its offset, the input still reads it exactly.
+        return value.isoformat()
     text = local.strftime("%Y-%m-%dT%H:%M:%S")
     if local.microsecond:
         text += f".{local.microsecond:06d}"

@@ -25,7 +25,13 @@ from cargotime.cargo_fields import cargo_fields
 from cargotime.cargo_json import cargo_as_json
 from cargotime.cargo_list import describe_cargos, find_cargos
 from cargotime.forms import CargoSearchForm, TimeTravelForm
-from cargotime.instants import describe_zone, format_input, format_instant, zone_name
+from cargotime.instants import (
+    describe_zone,
+    format_input,
+    format_instant,
+    in_zone,
+    zone_name,
+)
 from cargotime.time_travel import (
     NotYetBooked,
     TimeTravelError,
@@ -117,7 +123,7 @@ class TimeTravelView:
             instant_is_now=version is None
             and str(form.data.get("at") or "").strip().lower() in {"", "now"},
             at_value=self.at_value(current),
-            instant_exact=current.instant.astimezone(self.zone).isoformat(),
+            instant_exact=in_zone(current.instant, self.zone).isoformat(),
             permalink=self.link(
                 tracking_id=tracking_id, at=current.instant.isoformat()
             ),

@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
-from django.test import TestCase
+from django.contrib.auth.models import User
+from django.test import Client, TestCase
+from django.urls import reverse
+from django.utils import timezone as django_timezone
 from eventsourcing.application import AggregateNotFoundError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,8 +42,26 @@ EXAMPLES = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+# Requests are cheap, and the page has many parameters to combine.
+MORE_EXAMPLES = settings(EXAMPLES, max_examples=150)
 DOCUMENTED = (ValueError, AggregateNotFoundError)  # HandlingError is a ValueError.
 ROUTE = REGISTERED_ROUTES[("HONGKONG", "STOCKHOLM")][0]
+JSON_KEYS = {
+    "tracking_id",
+    "version",
+    "origin",
+    "destination",
+    "arrival_deadline",
+    "transport_status",
+    "routing_status",
+    "is_misdirected",
+    "estimated_time_of_arrival",
+    "next_expected_activity",
+    "last_known_location",
+    "current_voyage_number",
+    "itinerary",
+    "events",
+}
 DEADLINE = START + timedelta(weeks=3)
 
 # Offsets up to a microsecond short of a day either way, the most timezone() takes.
@@ -379,3 +400,180 @@ class ApplicationRegressionTests(TestCase):
                 "STEAL",
             )
         assert self.loose.get_cargo(self.tracking_id).version == 2
+
+
+CHANGELIST_PARAMS = [
+    "q",
+    "p",
+    "o",
+    "e",
+    "all",
+    "timestamp__year",
+    "timestamp__month",
+    "timestamp__day",
+    "timestamp__gte",
+    "timestamp__lt",
+    "originator_id",
+    "originator_id__exact",
+    "_changelist_filters",
+]
+ZONES = ["UTC", "Asia/Tokyo", "America/Los_Angeles", "Pacific/Kiritimati"]
+# Values that reach past the form fields: real IDs, instants at the ends of the range.
+likely_values = st.one_of(
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.sampled_from(["now", "json", "html", "0", "1", "2", "8", "-1", "1e9", "NaN"]),
+    aware_datetimes.map(datetime.isoformat),
+    naive_datetimes.map(datetime.isoformat),
+    st.sampled_from(
+        [
+            "9999-12-31T23:59:59.999999",
+            "9999-12-31T23:59:59.999999-12:00",
+            "0001-01-01T00:00:00",
+            "0001-01-01T00:00:00+14:00",
+            "2024-03-01 08:00 09:00",
+        ]
+    ),
+)
+
+
+def mostly(good: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Draw from *good* three times in four, else hostile text or values."""
+    return st.integers(0, 3).flatmap(
+        lambda n: good if n else hostile_text | likely_values
+    )
+
+
+def query_params(tracking_id: str) -> st.SearchStrategy[dict[str, str]]:
+    """Return the time-travel page's parameters, each left out or good or hostile."""
+    numbers = st.integers(min_value=0, max_value=6).map(str)
+    instants = st.sampled_from(["now", "2024-03-01T10:30", "2024-03-01T08:00Z"])
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "tracking_id": mostly(st.just(tracking_id)),
+            "at": mostly(instants | likely_values),
+            "version": mostly(numbers),
+            "format": mostly(st.just("json")),
+            "compare_at": mostly(instants | likely_values),
+            "events_after": mostly(numbers),
+            "events_before": mostly(numbers),
+            "q": mostly(st.just(tracking_id[:8])),
+            "page": mostly(numbers),
+        },
+    )
+
+
+def changelist_params(tracking_id: str) -> st.SearchStrategy[dict[str, str]]:
+    values = hostile_text | likely_values | st.just(tracking_id)
+    return st.dictionaries(
+        st.sampled_from(CHANGELIST_PARAMS) | hostile_text, values, max_size=6
+    )
+
+
+class AdminPropertyTests(HypothesisTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        clock = ManualClock()
+        app = SearchableTimestampsApplication(clock=clock)
+        # A cargo with text at the edges: NUL and emoji voyage numbers, a deadline
+        # at the end of the datetime range.
+        cls.tracking_id = app.book_new_cargo(
+            Location.HONGKONG,
+            Location.STOCKHOLM,
+            datetime.max.replace(tzinfo=UTC),
+        )
+        for voyage, location, activity in [
+            (None, Location.HONGKONG, HandlingActivity.RECEIVE),
+            ("V1", Location.HONGKONG, HandlingActivity.LOAD),
+            ("\x00🚢", Location.TOKYO, HandlingActivity.UNLOAD),
+        ]:
+            clock.advance()
+            if activity is HandlingActivity.RECEIVE:
+                app.assign_route(cls.tracking_id, ROUTE)
+            app.register_handling_event(cls.tracking_id, voyage, location, activity)
+        app.close()
+        cls.user = User.objects.create_superuser("boss", password="secret")
+
+    def setUp(self) -> None:
+        self.staff = Client()
+        self.staff.force_login(self.user)
+
+    @MORE_EXAMPLES
+    @given(data=st.data(), zone=st.sampled_from(ZONES))
+    def test_the_time_travel_page_never_fails_on_its_parameters(
+        self, data: st.DataObject, zone: str
+    ) -> None:
+        params = data.draw(query_params(str(self.tracking_id)))
+        with django_timezone.override(zone):
+            response = self.staff.get(reverse("admin:cargotime_time_travel"), params)
+        assert response.status_code in {200, 400, 404}, (params, response.status_code)
+        if params.get("format") != "json":
+            return
+        body = response.json()
+        if response.status_code == 200:
+            assert set(body) == JSON_KEYS
+        elif response.status_code == 400:
+            assert set(body) == {"errors"}
+        else:
+            assert set(body) == {"error"}
+
+    @EXAMPLES
+    @given(data=st.data())
+    def test_the_index_list_never_fails_on_its_parameters(
+        self, data: st.DataObject
+    ) -> None:
+        params = data.draw(changelist_params(str(self.tracking_id)))
+        url = reverse("admin:cargotime_eventtimestamp_changelist")
+        response = self.staff.get(url, params)
+        # Django's changelist sends parameters it cannot use back with ?e=1.
+        assert response.status_code in {200, 302, 400}, (params, response.status_code)
+
+
+class AdminRegressionTests(TestCase):
+    """One example for each failure the admin properties found, with what it was."""
+
+    def setUp(self) -> None:
+        self.clock = ManualClock()
+        self.app = SearchableTimestampsApplication(clock=self.clock)
+        self.addCleanup(self.app.close)
+        self.end_of_time = datetime.max.replace(tzinfo=UTC)
+        self.tracking_id = self.app.book_new_cargo(
+            Location.HONGKONG, Location.STOCKHOLM, self.end_of_time
+        )
+        user = User.objects.create_superuser("boss", password="secret")
+        self.client.force_login(user)
+        self.url = reverse("admin:cargotime_time_travel")
+
+    def test_a_deadline_past_the_range_in_the_local_zone_is_shown(self) -> None:
+        # Was OverflowError (a 500): 9999-12-31 23:59 UTC has no date in Tokyo.
+        with django_timezone.override("Asia/Tokyo"):
+            response = self.client.get(self.url, {"tracking_id": self.tracking_id})
+        assert response.status_code == 200
+        self.assertContains(response, "9999-12-31 23:59:59.999999 +00:00")
+
+    def test_an_instant_past_the_range_in_the_local_zone_is_shown(self) -> None:
+        # Was OverflowError (a 500), showing the instant asked for in Tokyo.
+        at = "9999-12-31T23:59:59.999999+00:00"
+        with django_timezone.override("Asia/Tokyo"):
+            response = self.client.get(
+                self.url, {"tracking_id": self.tracking_id, "at": at}
+            )
+        assert response.status_code == 200
+        assert response.context["visit"].cargo.version == 1
+        # With its offset, the input reads the same instant back.
+        assert response.context["at_value"] == at
+
+    def test_a_year_past_the_range_in_the_index_list_is_refused(self) -> None:
+        # Were OverflowError (a 500) in Django's date hierarchy.
+        url = reverse("admin:cargotime_eventtimestamp_changelist")
+        for params in [
+            {"timestamp__year": "2147483648"},
+            {"timestamp__year": str(10**30)},
+            {
+                "timestamp__year": "9999",
+                "timestamp__month": "12",
+                "timestamp__day": "31",
+            },
+        ]:
+            response = self.client.get(url, params)
+            self.assertRedirects(response, f"{url}?e=1", fetch_redirect_response=False)
