@@ -118,6 +118,11 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
         page.get_by_role("link", name="‹ Previous").click()
         page.wait_for_url(re.compile(r"version=3"))
         assert self.state(page, "Transport status") == "IN_PORT"
+        # The arrow keys step too.
+        page.keyboard.press("ArrowRight")
+        page.wait_for_url(re.compile(r"version=4"))
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_url(re.compile(r"version=3"))
         changed = page.locator(".ct-changes tbody th").all_inner_texts()
         assert "Transport status" in changed
         # A dot on the strip is a link to its event.
