@@ -471,6 +471,9 @@ def changelist_params(tracking_id: str) -> st.SearchStrategy[dict[str, str]]:
 
 
 class AdminPropertyTests(HypothesisTestCase):
+    tracking_id: UUID
+    user: User
+
     @classmethod
     def setUpTestData(cls) -> None:
         clock = ManualClock()
@@ -547,7 +550,7 @@ class AdminRegressionTests(TestCase):
     def test_a_deadline_past_the_range_in_the_local_zone_is_shown(self) -> None:
         # Was OverflowError (a 500): 9999-12-31 23:59 UTC has no date in Tokyo.
         with django_timezone.override("Asia/Tokyo"):
-            response = self.client.get(self.url, {"tracking_id": self.tracking_id})
+            response = self.client.get(self.url, {"tracking_id": str(self.tracking_id)})
         assert response.status_code == 200
         self.assertContains(response, "9999-12-31 23:59:59.999999 +00:00")
 
@@ -556,7 +559,7 @@ class AdminRegressionTests(TestCase):
         at = "9999-12-31T23:59:59.999999+00:00"
         with django_timezone.override("Asia/Tokyo"):
             response = self.client.get(
-                self.url, {"tracking_id": self.tracking_id, "at": at}
+                self.url, {"tracking_id": str(self.tracking_id), "at": at}
             )
         assert response.status_code == 200
         assert response.context["visit"].cargo.version == 1
@@ -566,7 +569,7 @@ class AdminRegressionTests(TestCase):
     def test_a_year_past_the_range_in_the_index_list_is_refused(self) -> None:
         # Were OverflowError (a 500) in Django's date hierarchy.
         url = reverse("admin:cargotime_eventtimestamp_changelist")
-        for params in [
+        years: list[dict[str, str]] = [
             {"timestamp__year": "2147483648"},
             {"timestamp__year": str(10**30)},
             {
@@ -574,6 +577,7 @@ class AdminRegressionTests(TestCase):
                 "timestamp__month": "12",
                 "timestamp__day": "31",
             },
-        ]:
+        ]
+        for params in years:
             response = self.client.get(url, params)
             self.assertRedirects(response, f"{url}?e=1", fetch_redirect_response=False)
