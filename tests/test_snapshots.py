@@ -123,6 +123,7 @@ class SnapshotTests(TestCase):
                 tracking_id, lte=version, desc=True, limit=1
             )
             assert snapshot.originator_version == version
+            assert isinstance(snapshot, Cargo.Snapshot)
             cargo = cast(Cargo, snapshot.mutate(None))
             expected = self.replayed(tracking_id, version)
             assert cargo_state(cargo) == cargo_state(expected)
