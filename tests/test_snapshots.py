@@ -124,7 +124,7 @@ class SnapshotTests(TestCase):
             )
             assert snapshot.originator_version == version
             assert isinstance(snapshot, Cargo.Snapshot)
-            cargo = cast(Cargo, snapshot.mutate(None))
+            cargo = snapshot.mutate(None)
             expected = self.replayed(tracking_id, version)
             assert cargo_state(cargo) == cargo_state(expected)
             activity = cargo.next_expected_activity
