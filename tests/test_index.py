@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import TestCase
+from django.test import TestCase, override_settings
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.cipher import AESCipher
 from eventsourcing.domain import Aggregate
@@ -238,6 +238,22 @@ class TimestampIndexTests(TestCase):
                 self.assertRaisesMessage(CommandError, message),
             ):
                 run(*args)
+
+
+class OtherDatabaseTests(TestCase):
+    databases = {"default", "secondary"}
+
+    @override_settings(CARGOTIME={"DATABASE_ALIAS": "secondary"})
+    def test_the_commands_work_on_the_configured_database(self) -> None:
+        app = get_application()
+        tracking_id = ship(app)
+        rows = EventTimestamp.objects.using("secondary")
+        rows.filter(originator_id=tracking_id, originator_version=3).delete()
+        with self.assertRaisesMessage(CommandError, "1 differences"):
+            run("check")
+        assert "inserted 1 missing rows" in run("rebuild")
+        assert rows.filter(originator_id=tracking_id).count() == 5
+        assert not EventTimestamp.objects.using("default").exists()
 
 
 class AdoptionTests(TestCase):
