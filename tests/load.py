@@ -412,10 +412,15 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(connection.vendor, result, options.threads, options.processes))
         problems = [*result.errors, *(f"hung: {name}" for name in result.hung)]
         problems += version_problems(app, result)
+        problems += [f"connection left open by {name}" for name in result.left_open]
         try:
             index_check()
         except CommandError as error:
             problems.append(f"timestamp_index check: {error}")
+            print("  index check    differs")
+        else:
+            print("  index check    matches every stored event")
+        print(f"  left open      {len(result.left_open):>9,}  writers' connections")
         started = time.monotonic()
         looked_up, travel = time_travel_problems(
             app, [*result.shared, *result.own.values()]

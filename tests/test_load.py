@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import gc
 import time
+from datetime import UTC, datetime
 
 from django.db import connection
 from django.test import TransactionTestCase
+from django.test.utils import CaptureQueriesContext
 
 from cargotime.apps import get_application
 from tests.load import (
+    SETUP_VERSION,
+    book_routed_cargo,
     index_check,
     run_load,
     summary,
@@ -71,3 +75,18 @@ class LoadTests(TransactionTestCase):
             time.sleep(0.1)
             sessions = other_backends()
         assert sessions == [], f"sessions left open: {sessions}"
+
+
+class DebugCursorTests(TransactionTestCase):
+    def test_writers_save_and_travel_while_debug_logs_their_queries(self) -> None:
+        # Found by the load test's processes, which ran with DEBUG on at first: the
+        # recorder's SQLite statements, written with sqlite3's placeholders, broke
+        # Django's query log (TypeError in last_executed_query) and every save failed.
+        app = get_application()
+        with CaptureQueriesContext(connection) as queries:
+            tracking_id = book_routed_cargo(app)
+            cargo = app.get_cargo_at_timestamp(tracking_id, datetime.now(UTC))
+        assert cargo.version == SETUP_VERSION
+        logged = " ".join(query["sql"] for query in queries.captured_queries)
+        assert "INSERT" in logged
+        assert "cargotime_eventtimestamp" in logged
