@@ -10,7 +10,7 @@ from eventsourcing_django.models import StoredEventRecord
 
 from cargotime.apps import get_application
 from cargotime.demo import DEMO_CARGOS
-from cargotime.domain import HandlingActivity, Location
+from cargotime.domain import Cargo, HandlingActivity, Location
 from cargotime.models import EventTimestamp
 
 
@@ -62,7 +62,7 @@ class LoadDemoCargoTests(TestCase):
         for demo in DEMO_CARGOS:
             cargo = app.get_cargo(demo.tracking_id)
             for version in range(1, cargo.version + 1):
-                then = app.repository.get(demo.tracking_id, version=version)
+                then: Cargo = app.repository.get(demo.tracking_id, version=version)
                 at = app.get_cargo_at_timestamp(demo.tracking_id, then.modified_on)
                 assert at.version == version
 
