@@ -207,7 +207,7 @@ def save_paused(tracking_id: UUID, pause_on: str, paused: Event) -> None:
 class SaverThread(threading.Thread):
     """Save once, report the failure, then on a word from the test try again."""
 
-    def __init__(self, app: SearchableTimestampsApplication, tracking_id: UUID):
+    def __init__(self, app: SearchableTimestampsApplication, tracking_id: UUID) -> None:
         super().__init__(daemon=True)
         self.app = app
         self.tracking_id = tracking_id
