@@ -68,17 +68,26 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         rows: list[IndexRow],
         snapshots: list[StoredEvent],
     ) -> Sequence[int]:
-        # One statement inserts everything from arrays; pipelined with the BEGIN and
-        # the lock, the whole save is one round trip before the commit.
-        params: list[Any] = [self.application_name, *_arrays(stored_events)]
-        if rows:
-            params.extend(list(column) for column in zip(*rows, strict=True))
-        if snapshots:
-            params.extend([self.application_name, *_arrays(snapshots)])
-        statement = sql.insert_from_arrays(
+        # One statement inserts everything; pipelined with the BEGIN and the lock, the
+        # whole save is one round trip before the commit.
+        name = self.application_name
+        counts = (len(stored_events), len(rows), len(snapshots))
+        params: list[Any]
+        if max(counts) <= sql.FEW_ROWS:
+            params = [value for event in stored_events for value in _row(name, event)]
+            params += [value for row in rows for value in row]
+            params += [
+                value for snapshot in snapshots for value in _row(name, snapshot)
+            ]
+        else:
+            params = [name, *_arrays(stored_events)]
+            params += [list(column) for column in zip(*rows, strict=True)] or [[]] * 3
+            params += [name, *_arrays(snapshots)]
+        statement = sql.insert_returning_ids(
             self.model,
-            EventTimestamp if rows else None,
-            self.snapshot_model if snapshots else None,
+            EventTimestamp,
+            self.snapshot_model,
+            counts if max(counts) <= sql.FEW_ROWS else None,
         )
         lock = f"LOCK TABLE {sql.table(self.model)} IN EXCLUSIVE MODE"
         with connection.wrap_database_errors:
@@ -192,10 +201,15 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
             "id": originator_id if native else originator_id.hex,
             "at": connection.ops.adapt_datetimefield_value(timestamp),
             "app": self.application_name,
+            "snapshot": snapshot,
         }
-        statement = sql.select_at_timestamp(
-            self.model, EventTimestamp, self.snapshot_model if snapshot else None
-        )
+        if connection.vendor == "postgresql" and self._has_default_tables:
+            # Migration 0003's function: the same query, with its plans kept.
+            statement = sql.CALL_EVENTS_AT
+        else:
+            statement = sql.select_at_timestamp(
+                self.model, EventTimestamp, self.snapshot_model if snapshot else None
+            )
         cursor = self._cursor(connection)
         cursor.execute(self._statement(connection, statement), params)
         return [
@@ -207,6 +221,10 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
             )
             for _, version, topic, state in cursor.fetchall()
         ]
+
+    @property
+    def _has_default_tables(self) -> bool:
+        return self.model is StoredEventRecord and self.snapshot_model is SnapshotRecord
 
     @property
     def _connection(self) -> BaseDatabaseWrapper:
@@ -244,6 +262,16 @@ def _arrays(stored_events: Sequence[StoredEvent]) -> list[list[Any]]:
         [event.topic for event in stored_events],
         [event.state for event in stored_events],
     ]
+
+
+def _row(name: str, event: StoredEvent) -> tuple[Any, ...]:
+    return (
+        name,
+        event.originator_id,
+        event.originator_version,
+        event.topic,
+        event.state,
+    )
 
 
 def _sqlite_row(name: str, event: StoredEvent) -> tuple[Any, ...]:

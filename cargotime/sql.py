@@ -57,34 +57,57 @@ def insert_rows_returning_id(model: type[models.Model], rows: int) -> str:
     )
 
 
-@lru_cache(maxsize=16)
-def insert_from_arrays(
+# Up to this many rows a table, a save lists them as VALUES: for a command's event or
+# two that costs PostgreSQL less than unnest's arrays, which win for bulk saves.
+FEW_ROWS = 8
+
+
+@lru_cache(maxsize=64)
+def insert_returning_ids(
     events: type[models.Model],
-    index: type[models.Model] | None,
-    snapshots: type[models.Model] | None,
+    index: type[models.Model],
+    snapshots: type[models.Model],
+    counts: tuple[int, int, int] | None,
 ) -> str:
     """Return one PostgreSQL statement inserting events, index rows and snapshots.
 
-    Its parameters are the application name and one array per column of the events,
-    then of the index rows (if *index*), then the same for the snapshots (if
-    *snapshots*). It returns the events' ids in insertion order.
+    With *counts* (of events, index rows and snapshots) it takes each row's values in
+    turn; without, the application name and one array a column, for each table that
+    gets rows (all three). It returns the events' ids in insertion order.
     """
-    parts = [f"new_events AS ({_from_arrays(events, STORED_COLUMNS)} RETURNING id)"]
-    if index is not None:
-        parts.append(f"new_index_rows AS ({_from_arrays(index, INDEX_COLUMNS)})")
-    if snapshots is not None:
-        parts.append(f"new_snapshots AS ({_from_arrays(snapshots, STORED_COLUMNS)})")
+    tables = [
+        ("new_events", events, STORED_COLUMNS, STORED_TYPES),
+        ("new_index_rows", index, INDEX_COLUMNS, INDEX_TYPES),
+        ("new_snapshots", snapshots, STORED_COLUMNS, STORED_TYPES),
+    ]
+    parts = []
+    for number, (name, model, columns, types) in enumerate(tables):
+        if counts is None:
+            rows = _from_arrays(columns, types)
+        elif counts[number]:
+            row = f"({', '.join(['%s'] * len(columns))})"
+            rows = f"VALUES {', '.join([row] * counts[number])}"
+        else:
+            continue
+        returning = " RETURNING id" if name == "new_events" else ""
+        insert = f"INSERT INTO {table(model)} ({names(columns)}) {rows}{returning}"
+        parts.append(f"{name} AS ({insert})")
     return f"WITH {', '.join(parts)} SELECT id FROM new_events ORDER BY id"
 
 
-def _from_arrays(model: type[models.Model], columns: Sequence[str]) -> str:
-    if columns == STORED_COLUMNS:
+def _from_arrays(columns: Sequence[str], types: Sequence[str]) -> str:
+    arrays = [f"%s::{type_}[]" for type_ in types]
+    if columns[0] == "application_name":
         # The application name is one value for every row, not an array.
-        arrays = ", ".join(f"%s::{type_}[]" for type_ in STORED_TYPES[1:])
-        selected = f"%s::text, * FROM unnest({arrays})"
-    else:
-        selected = f"* FROM unnest({', '.join(f'%s::{t}[]' for t in INDEX_TYPES)})"
-    return f"INSERT INTO {table(model)} ({names(columns)}) SELECT {selected}"
+        return f"SELECT %s::text, * FROM unnest({', '.join(arrays[1:])})"
+    return f"SELECT * FROM unnest({', '.join(arrays)})"
+
+
+# The same query on PostgreSQL, as the function migration 0003 creates.
+CALL_EVENTS_AT = (
+    "SELECT part, version, event_topic, event_state FROM cargotime_events_at("
+    "%(id)s::uuid, %(at)s::timestamptz, %(app)s::text, %(snapshot)s::boolean)"
+)
 
 
 @lru_cache(maxsize=16)

@@ -135,6 +135,10 @@ class TestOneQueryTimeTravel(TestCase):
             with CaptureQueriesContext(connection) as queries:
                 app.get_cargo_at_timestamp(tracking_id, at)
             assert len(queries) == 1
+            # PostgreSQL keeps the plans of migration 0003's function; SQLite plans
+            # its statements for next to nothing.
+            called = "cargotime_events_at(" in queries[0]["sql"]
+            assert called is (connection.vendor == "postgresql")
 
 
 class TestBulkInserts(TestCase):
@@ -229,6 +233,23 @@ class TestLookupPlan(TestCase):
         # A sort for the lookup's ORDER BY would sit beside the probe.
         beside = [detail for _, parent, _, detail in rows if parent == probe[1]]
         assert not any("TEMP B-TREE" in detail for detail in beside), rows
+
+    def test_the_postgresql_function_probes_the_same_way(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(string_agg(pg_get_functiondef(oid), ''), '') "
+                "FROM pg_proc WHERE proname = 'cargotime_events_at'"
+                if connection.vendor == "postgresql"
+                else "SELECT ''"
+            )
+            (definition,) = cursor.fetchone()
+        if connection.vendor == "postgresql":
+            assert (
+                'ORDER BY i."timestamp" DESC, i.originator_version DESC' in definition
+            )
+            assert "LIMIT 1" in definition
+        else:
+            assert definition == ""
 
     def check_postgresql(self, plan: dict[str, Any]) -> None:
         (cte,) = [
