@@ -6,7 +6,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The PostgreSQL that `make test` uses; .ci/postgres creates its role and database.
 PG_URL ?= postgres://cargotime:cargotime@127.0.0.1:5432/cargotime
 
-.PHONY: run test test-sqlite test-postgres lint venv postgres clean load
+.PHONY: run test test-sqlite test-postgres lint venv postgres clean load bench bench-smoke
 
 venv: $(VENV)/.installed
 
@@ -53,6 +53,17 @@ test: lint
 	@$(MAKE) --no-print-directory test-sqlite
 	@echo "== PostgreSQL =="
 	@$(MAKE) --no-print-directory test-postgres
+	@echo "== Benchmarks, smoke =="
+	@$(MAKE) --no-print-directory bench-smoke
+
+# The benchmarks of issue 5 on SQLite and PostgreSQL (a few minutes): a table of medians
+# and paired ratios, and JSON in benchmarks/results/.
+bench: venv postgres
+	BENCH_POSTGRES_URL=$(PG_URL) $(PY) -m benchmarks
+
+# Every benchmark's code path in seconds, with tiny sizes and no timing checks.
+bench-smoke: venv postgres
+	BENCH_POSTGRES_URL=$(PG_URL) $(PY) -m benchmarks --smoke
 
 # Writers in threads and processes on fresh databases; prints events/s and conflicts.
 LOAD_SECONDS ?= 20
@@ -61,4 +72,4 @@ load: venv postgres
 	DATABASE_URL=$(PG_URL) $(PY) -m tests.load --seconds $(LOAD_SECONDS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 test-*.sqlite3 secondary.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 test-*.sqlite3 secondary.sqlite3 staticfiles build/cargotime_bench*

@@ -1,0 +1,1 @@
+"""Benchmarks of cargotime against eventsourcing-django and the library's own SQL."""
