@@ -65,6 +65,7 @@ def visit(
     *,
     instant: datetime | None = None,
     version: int | None = None,
+    with_changes: bool = True,
 ) -> Visit:
     """Return the cargo as it was at *instant*, or at *version*."""
     span = require_span(app, tracking_id)
@@ -83,14 +84,19 @@ def visit(
     if event is None:
         msg = f"Cargo {tracking_id} has no event with version {cargo.version}."
         raise UnknownVersion(msg)
-    before = state_before(app, tracking_id, cargo.version)
+    # Rebuilding the state before costs a read that only the page shows.
+    changes = (
+        changed_fields(state_before(app, tracking_id, cargo.version), cargo)
+        if with_changes
+        else []
+    )
     return Visit(
         tracking_id=tracking_id,
         cargo=cargo,
         instant=event.timestamp if instant is None else instant,
         span=span,
         event=event,
-        changes=changed_fields(before, cargo),
+        changes=changes,
     )
 
 

@@ -95,7 +95,13 @@ class TimeTravelView:
             instant = timezone.now()
         app = get_application()
         try:
-            current = visit(app, tracking_id, instant=instant, version=version)
+            current = visit(
+                app,
+                tracking_id,
+                instant=instant,
+                version=version,
+                with_changes=not self.json,
+            )
         except NotYetBooked as error:
             assert instant is not None
             return self.not_yet_booked(form, tracking_id, instant, error)

@@ -993,7 +993,11 @@ class TestEventTimestampAdmin(AdminTestCase):
         self.assertContains(response, "By timestamp")
         day = self.client.get(
             self.changelist,
-            {"timestamp__gte": "2024-03-01", "timestamp__lt": "2024-03-02"},
+            # As the filter's own links send them: local midnights, with the offset.
+            {
+                "timestamp__gte": "2024-03-01 00:00:00+09:00",
+                "timestamp__lt": "2024-03-02 00:00:00+09:00",
+            },
         )
         assert {row.originator_id for row in day.context["cl"].result_list} == {
             self.tracking_id
@@ -1043,3 +1047,15 @@ class TestAnotherDatabase(TestCase):
         assert response.json()["version"] == 1
         assert not EventTimestamp.objects.using("default").exists()
         assert EventTimestamp.objects.using("secondary").count() == 1
+
+
+class TestJsonQueries(AdminTestCase):
+    def test_json_reads_only_what_it_returns(self) -> None:
+        tracking_id = book_long_history(self.app, ManualClock(), 30)
+        with CaptureQueriesContext(connection) as queries:
+            response = self.get(tracking_id=tracking_id, at="now", format="json")
+        assert response.status_code == 200
+        assert response.json()["version"] == 30
+        # Session, user, the history's ends, the cargo (one query), its event, the
+        # timeline page: no rebuilding of the state before, which only the page shows.
+        assert len(queries) == 6, [query["sql"] for query in queries]
