@@ -34,9 +34,11 @@ DATABASES["secondary"] = _secondary
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# The production settings of the project, but plain http and no collectstatic needed.
+# The production settings of the project, but plain http and no collectstatic needed:
+# WhiteNoise serves from the apps' static folders, as in development.
 SECURE_SSL_REDIRECT = False
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+WHITENOISE_AUTOREFRESH = True

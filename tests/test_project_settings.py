@@ -120,7 +120,12 @@ class StaticFilesTests(SimpleTestCase):
         production = project_settings(**PRODUCTION)["STORAGES"]
         with (
             tempfile.TemporaryDirectory() as root,
-            override_settings(DEBUG=False, STATIC_ROOT=root, STORAGES=production),
+            override_settings(
+                DEBUG=False,
+                STATIC_ROOT=root,
+                STORAGES=production,
+                WHITENOISE_AUTOREFRESH=False,
+            ),
         ):
             call_command("collectstatic", interactive=False, verbosity=0)
             hashed = static("admin/css/base.css")
