@@ -6,7 +6,7 @@ HOST_PORT ?= 127.0.0.1:8000
 # The PostgreSQL that `make test` uses; .ci/postgres creates its role and database.
 PG_URL ?= postgres://cargotime:cargotime@127.0.0.1:5432/cargotime
 
-.PHONY: run test test-sqlite test-postgres lint venv postgres clean load bench bench-smoke
+.PHONY: run test test-sqlite test-postgres lint venv postgres chromium clean load bench bench-smoke
 
 venv: $(VENV)/.installed
 
@@ -42,19 +42,23 @@ lint: venv
 postgres:
 	bash .ci/postgres
 
-test-sqlite: venv
+chromium:
+	bash .ci/chromium
+
+test-sqlite: venv chromium
 	env -u DATABASE_URL $(PY) -m pytest
 
-test-postgres: venv postgres
+test-postgres: venv postgres chromium
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest
 
+# The suites last, so that the run closes on their counts.
 test: lint
+	@echo "== Benchmarks, smoke =="
+	@$(MAKE) --no-print-directory bench-smoke
 	@echo "== SQLite =="
 	@$(MAKE) --no-print-directory test-sqlite
 	@echo "== PostgreSQL =="
 	@$(MAKE) --no-print-directory test-postgres
-	@echo "== Benchmarks, smoke =="
-	@$(MAKE) --no-print-directory bench-smoke
 
 # The benchmarks of issue 5 on SQLite and PostgreSQL (a few minutes): a table of medians
 # and paired ratios, and JSON in benchmarks/results/.
