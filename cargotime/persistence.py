@@ -5,11 +5,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, cast
 from uuid import UUID
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
@@ -54,12 +53,14 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         snapshots: list[StoredEvent] = kwargs.get(SNAPSHOTS_KWARG) or []
         connection = self._connection
         connection.ensure_connection()
-        if connection.vendor == "postgresql" and _can_pipeline(connection):
+        if connection.vendor == "postgresql":
             return self._insert_postgresql(connection, stored_events, rows, snapshots)
         if connection.vendor == "sqlite":
             return self._insert_sqlite(connection, stored_events, rows, snapshots)
-        super()._lock_table()
-        return self._insert_orm(stored_events, rows, snapshots)
+        msg = (
+            f"cargotime stores events in SQLite or PostgreSQL, not {connection.vendor}."
+        )
+        raise NotSupportedError(msg)
 
     def _insert_postgresql(
         self,
@@ -91,6 +92,7 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         )
         lock = f"LOCK TABLE {sql.table(self.model)} IN EXCLUSIVE MODE"
         with connection.wrap_database_errors:
+            # psycopg[binary] ships a libpq of 14 or newer, which can pipeline.
             with connection.connection.pipeline():
                 self._cursor(connection).execute(lock)
                 cursor = self._cursor(connection)
@@ -132,42 +134,6 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
                 [_sqlite_row(name, snapshot) for snapshot in snapshots],
             )
         return notification_ids
-
-    def _insert_orm(
-        self,
-        stored_events: list[StoredEvent],
-        rows: list[IndexRow],
-        snapshots: list[StoredEvent],
-    ) -> Sequence[int]:
-        records = self._bulk_create(self.model, stored_events)
-        EventTimestamp.objects.using(self.using).bulk_create(
-            [
-                EventTimestamp(
-                    originator_id=originator_id,
-                    originator_version=version,
-                    timestamp=timestamp,
-                )
-                for originator_id, version, timestamp in rows
-            ]
-        )
-        self._bulk_create(self.snapshot_model, snapshots)
-        return [record.pk for record in records]
-
-    def _bulk_create(
-        self, model: type[models.Model], stored_events: list[StoredEvent]
-    ) -> list[models.Model]:
-        return model._default_manager.using(self.using).bulk_create(
-            [
-                model(
-                    application_name=self.application_name,
-                    originator_id=event.originator_id,
-                    originator_version=event.originator_version,
-                    topic=event.topic,
-                    state=event.state,
-                )
-                for event in stored_events
-            ]
-        )
 
     @errors
     def get_version_at_timestamp(
@@ -301,18 +267,6 @@ def _sqlite_datetime(connection: BaseDatabaseWrapper) -> Callable[[datetime], st
         return str(value.replace(tzinfo=None)) if value.tzinfo is UTC else adapt(value)
 
     return utc
-
-
-def _can_pipeline(connection: BaseDatabaseWrapper) -> bool:
-    # psycopg 3 on libpq 14 or newer; psycopg2 has no pipeline mode.
-    return hasattr(connection.connection, "pipeline") and _libpq_pipelines()
-
-
-@cache
-def _libpq_pipelines() -> bool:
-    import psycopg
-
-    return bool(psycopg.Pipeline.is_supported())
 
 
 class Factory(django_factory.Factory):
