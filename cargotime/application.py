@@ -187,15 +187,6 @@ class BookingApplication(Application[UUID]):
 
 
 @runtime_checkable
-class TimestampIndex(Protocol):
-    """A recorder that can say which version an aggregate had at a time."""
-
-    def get_version_at_timestamp(
-        self, originator_id: UUID, timestamp: datetime
-    ) -> int | None: ...
-
-
-@runtime_checkable
 class OneQueryTimeTravel(Protocol):
     """A recorder that reads what rebuilds an aggregate as at a time in one query."""
 
@@ -279,9 +270,13 @@ class SearchableTimestampsApplication(BookingApplication):
         ]
 
     @cached_property
-    def _one_query_time_travel(self) -> OneQueryTimeTravel | None:
+    def _time_travel_reader(self) -> OneQueryTimeTravel:
+        # Checked once: a protocol's isinstance() is slow for every time travel.
         recorder = self.recorder
-        return recorder if isinstance(recorder, OneQueryTimeTravel) else None
+        if not isinstance(recorder, OneQueryTimeTravel):
+            msg = f"{type(recorder).__name__} keeps no timestamp index."
+            raise TypeError(msg)
+        return recorder
 
     def get_cargo_at_timestamp(self, tracking_id: UUID, timestamp: datetime) -> Cargo:
         """Return the cargo as it was at *timestamp* (an aware datetime)."""
@@ -295,29 +290,18 @@ class SearchableTimestampsApplication(BookingApplication):
             # Past either end of the datetimes once in UTC: after every event there
             # is, or before every one.
             if timestamp.year == 1:
-                msg = f"Cargo {tracking_id} did not exist at {timestamp.isoformat()}."
-                raise CargoNotFoundAtTimestamp(msg) from None
+                raise self._not_found(tracking_id, timestamp) from None
             timestamp = datetime.max.replace(tzinfo=UTC)
-        reader = self._one_query_time_travel
-        if reader is not None:
-            stored_events = reader.select_events_at_timestamp(
-                tracking_id, timestamp, snapshot=self.snapshots is not None
-            )
-            cargo: Cargo | None = None
-            for stored_event in stored_events:
-                event = self.mapper.to_domain_event(stored_event)
-                cargo = cast(CanMutateProtocol[Cargo], event).mutate(cargo)
-            if cargo is None:
-                raise self._not_found(tracking_id, timestamp)
-            return cargo
-        index = self.recorder
-        if not isinstance(index, TimestampIndex):
-            msg = f"{type(index).__name__} keeps no timestamp index."
-            raise TypeError(msg)
-        version = index.get_version_at_timestamp(tracking_id, timestamp)
-        if version is None:
+        stored_events = self._time_travel_reader.select_events_at_timestamp(
+            tracking_id, timestamp, snapshot=self.snapshots is not None
+        )
+        cargo: Cargo | None = None
+        for stored_event in stored_events:
+            event = self.mapper.to_domain_event(stored_event)
+            cargo = cast(CanMutateProtocol[Cargo], event).mutate(cargo)
+        if cargo is None:
             raise self._not_found(tracking_id, timestamp)
-        return cast(Cargo, self.repository.get(tracking_id, version=version))
+        return cargo
 
     def _not_found(
         self, tracking_id: UUID, timestamp: datetime
