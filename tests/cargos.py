@@ -1,36 +1,56 @@
-"""Cargos with known histories, for the admin's tests."""
+"""Cargos with known histories, users and row counts, for the database tests."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.contrib.auth.models import Permission, User
+from eventsourcing_django.models import SnapshotRecord, StoredEventRecord
 
-from cargotime.application import SearchableTimestampsApplication
-from cargotime.domain import REGISTERED_ROUTES, Cargo, HandlingActivity, Location
-from tests.helpers import START, ManualClock
+from cargotime.application import BookingApplication, SearchableTimestampsApplication
+from cargotime.domain import REGISTERED_ROUTES, Cargo, Location
+from cargotime.models import EventTimestamp
+from tests.helpers import CLAIM, LOAD, RECEIVE, START, UNLOAD, ManualClock
 
 DEADLINE = START + timedelta(weeks=3)
 HONGKONG_STOCKHOLM = REGISTERED_ROUTES[("HONGKONG", "STOCKHOLM")][0]
+# The handling events of HONGKONG_STOCKHOLM, from receipt to claim.
+VOYAGE = [
+    (None, Location.HONGKONG, RECEIVE),
+    ("V1", Location.HONGKONG, LOAD),
+    ("V1", Location.NEWYORK, UNLOAD),
+    ("V2", Location.NEWYORK, LOAD),
+    ("V2", Location.STOCKHOLM, UNLOAD),
+    (None, Location.STOCKHOLM, CLAIM),
+]
+
+
+def ship(
+    app: BookingApplication,
+    handling_events: int = len(VOYAGE),
+    *,
+    clock: ManualClock | None = None,
+    deadline: datetime = DEADLINE,
+) -> UUID:
+    """Book and route Hong Kong to Stockholm, then handle its first *handling_events*.
+
+    With a *clock*, each command comes an hour after the one before.
+    """
+    tracking_id = app.book_new_cargo(Location.HONGKONG, Location.STOCKHOLM, deadline)
+    if clock:
+        clock.advance()
+    app.assign_route(tracking_id, HONGKONG_STOCKHOLM)
+    for voyage, location, activity in VOYAGE[:handling_events]:
+        if clock:
+            clock.advance()
+        app.register_handling_event(tracking_id, voyage, location, activity)
+    return tracking_id
 
 
 def book_voyage(app: SearchableTimestampsApplication, clock: ManualClock) -> UUID:
     """Book Hong Kong to Stockholm and ship it there: 8 events, an hour apart."""
-    tracking_id = app.book_new_cargo(Location.HONGKONG, Location.STOCKHOLM, DEADLINE)
-    clock.advance()
-    app.assign_route(tracking_id, HONGKONG_STOCKHOLM)
-    for voyage, location, activity in [
-        (None, Location.HONGKONG, HandlingActivity.RECEIVE),
-        ("V1", Location.HONGKONG, HandlingActivity.LOAD),
-        ("V1", Location.NEWYORK, HandlingActivity.UNLOAD),
-        ("V2", Location.NEWYORK, HandlingActivity.LOAD),
-        ("V2", Location.STOCKHOLM, HandlingActivity.UNLOAD),
-        (None, Location.STOCKHOLM, HandlingActivity.CLAIM),
-    ]:
-        clock.advance()
-        app.register_handling_event(tracking_id, voyage, location, activity)
-    return tracking_id
+    return ship(app, clock=clock)
 
 
 def book_long_history(
@@ -45,6 +65,15 @@ def book_long_history(
         cargo.change_destination(places[number % 3], timestamp=clock.advance())
     app.save(cargo)
     return cargo.id
+
+
+def stored() -> tuple[int, int, int]:
+    """Return how many events, index rows and snapshots the database holds."""
+    return (
+        StoredEventRecord.objects.count(),
+        EventTimestamp.objects.count(),
+        SnapshotRecord.objects.count(),
+    )
 
 
 def make_user(name: str, *, staff: bool = True, history: bool = False) -> User:

@@ -1,14 +1,52 @@
-"""Test helpers: a clock the test moves by hand, and a cargo's state as plain data."""
+"""Test helpers: a clock the test moves by hand, a cargo's state as plain data."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from cargotime.domain import Cargo
+from cargotime.domain import Cargo, HandlingActivity
 
+ROOT = Path(__file__).resolve().parent.parent
 # A whole-second start, so that instants with and without microseconds both occur.
 START = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+
+RECEIVE = HandlingActivity.RECEIVE
+LOAD = HandlingActivity.LOAD
+UNLOAD = HandlingActivity.UNLOAD
+CLAIM = HandlingActivity.CLAIM
+
+# The keys of the time-travel page's JSON, as DESIGN.md lists them.
+JSON_KEYS = {
+    "tracking_id",
+    "version",
+    "origin",
+    "destination",
+    "arrival_deadline",
+    "transport_status",
+    "routing_status",
+    "is_misdirected",
+    "estimated_time_of_arrival",
+    "next_expected_activity",
+    "last_known_location",
+    "current_voyage_number",
+    "itinerary",
+    "events",
+}
+# The fields a booking gives a value, in the order a visit lists what changed.
+BOOKED_FIELDS = [
+    "origin",
+    "destination",
+    "arrival_deadline",
+    "routing_status",
+    "transport_status",
+    "is_misdirected",
+]
 
 
 class ManualClock:
@@ -41,3 +79,16 @@ def cargo_state(cargo: Cargo) -> dict[str, Any]:
         "last_known_location": cargo.last_known_location,
         "current_voyage_number": cargo.current_voyage_number,
     }
+
+
+def manage(*args: str, environ: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run manage.py with the project's settings and only *environ*'s DJANGO_ ones."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "project.settings", **environ},
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -20,29 +20,13 @@ from cargotime.apps import get_application
 from cargotime.domain import Location
 from cargotime.models import EventTimestamp
 from tests.cargos import DEADLINE, book_long_history, book_voyage, make_user
-from tests.helpers import START, ManualClock
+from tests.helpers import BOOKED_FIELDS, JSON_KEYS, START, ManualClock
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as HttpResponse
 
 MICROSECOND = timedelta(microseconds=1)
 HOUR = timedelta(hours=1)
-JSON_KEYS = {
-    "tracking_id",
-    "version",
-    "origin",
-    "destination",
-    "arrival_deadline",
-    "transport_status",
-    "routing_status",
-    "is_misdirected",
-    "estimated_time_of_arrival",
-    "next_expected_activity",
-    "last_known_location",
-    "current_voyage_number",
-    "itinerary",
-    "events",
-}
 
 
 class AdminTestCase(TestCase):
@@ -475,14 +459,7 @@ class TestWhatChanged(AdminTestCase):
         tracking_id = self.voyage()
         response = self.get(tracking_id=tracking_id, version=1)
         keys = [change.key for change in response.context["visit"].changes]
-        assert keys == [
-            "origin",
-            "destination",
-            "arrival_deadline",
-            "routing_status",
-            "transport_status",
-            "is_misdirected",
-        ]
+        assert keys == BOOKED_FIELDS
         self.assertContains(response, "The booking: every field is new.")
 
 

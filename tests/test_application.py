@@ -18,15 +18,11 @@ from cargotime.application import (
     SearchableTimestampsApplication,
 )
 from cargotime.apps import get_application
-from cargotime.domain import REGISTERED_ROUTES, Cargo, HandlingActivity, Location
+from cargotime.domain import REGISTERED_ROUTES, Cargo, Location
 from cargotime.models import EventTimestamp
 from cargotime.persistence import SearchableTimestampsRecorder
-from tests.helpers import START, ManualClock, cargo_state
+from tests.helpers import CLAIM, LOAD, RECEIVE, START, UNLOAD, ManualClock, cargo_state
 
-RECEIVE = HandlingActivity.RECEIVE
-LOAD = HandlingActivity.LOAD
-UNLOAD = HandlingActivity.UNLOAD
-CLAIM = HandlingActivity.CLAIM
 MICROSECOND = timedelta(microseconds=1)
 TOKYO_TIME = timezone(timedelta(hours=9))
 

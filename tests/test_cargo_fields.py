@@ -9,6 +9,7 @@ from django.test import SimpleTestCase
 
 from cargotime.cargo_fields import cargo_fields, changed_fields, describe_activity
 from cargotime.domain import REGISTERED_ROUTES, Cargo, HandlingActivity, Location
+from tests.helpers import BOOKED_FIELDS
 
 WHEN = datetime(2024, 3, 1, 8, tzinfo=UTC)
 DEADLINE = WHEN + timedelta(weeks=3)
@@ -73,14 +74,7 @@ class TestCargoFields(SimpleTestCase):
 
     def test_a_booking_makes_every_field_with_a_value_new(self) -> None:
         changes = changed_fields(None, booked())
-        assert [change.key for change in changes] == [
-            "origin",
-            "destination",
-            "arrival_deadline",
-            "routing_status",
-            "transport_status",
-            "is_misdirected",
-        ]
+        assert [change.key for change in changes] == BOOKED_FIELDS
         assert all(change.before is None for change in changes)
 
     def test_describes_the_next_expected_activity(self) -> None:

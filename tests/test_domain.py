@@ -24,12 +24,7 @@ from cargotime.domain import (
     Location,
     as_next_expected_activity,
 )
-from tests.helpers import START, ManualClock, cargo_state
-
-RECEIVE = HandlingActivity.RECEIVE
-LOAD = HandlingActivity.LOAD
-UNLOAD = HandlingActivity.UNLOAD
-CLAIM = HandlingActivity.CLAIM
+from tests.helpers import CLAIM, LOAD, RECEIVE, START, UNLOAD, ManualClock, cargo_state
 
 HONGKONG_STOCKHOLM = Itinerary(
     origin="HONGKONG",

@@ -25,12 +25,13 @@ from eventsourcing.persistence import (
     OperationalError,
     PersistenceError,
 )
-from eventsourcing_django.models import SnapshotRecord, StoredEventRecord
+from eventsourcing_django.models import StoredEventRecord
 
 from cargotime.application import SearchableTimestampsApplication
 from cargotime.apps import get_application
 from cargotime.domain import REGISTERED_ROUTES, Cargo, HandlingActivity, Location
 from cargotime.models import EventTimestamp
+from tests.cargos import ship, stored
 from tests.helpers import START, ManualClock, cargo_state
 from tests.processes import SPAWN, spawn
 
@@ -42,28 +43,6 @@ TRIGGER = "cargotime_test_refuse_index_row"
 REFUSAL = "cargotime test: the index refuses the row"
 # Long enough for any wait in these tests to end on its own signal, not on time.
 PATIENCE = 60.0
-
-
-def stored() -> tuple[int, int, int]:
-    """Return how many events, index rows and snapshots the database holds."""
-    return (
-        StoredEventRecord.objects.count(),
-        EventTimestamp.objects.count(),
-        SnapshotRecord.objects.count(),
-    )
-
-
-def ship(app: SearchableTimestampsApplication) -> UUID:
-    """Book, route, receive and load a cargo: four events."""
-    tracking_id = app.book_new_cargo(Location.HONGKONG, Location.STOCKHOLM, DEADLINE)
-    app.assign_route(tracking_id, ROUTE)
-    app.register_handling_event(
-        tracking_id, None, Location.HONGKONG, HandlingActivity.RECEIVE
-    )
-    app.register_handling_event(
-        tracking_id, "V1", Location.HONGKONG, HandlingActivity.LOAD
-    )
-    return tracking_id
 
 
 def break_index(version: int | None = None) -> None:
@@ -133,7 +112,7 @@ class IndexInsertFailsTests(TransactionTestCase):
         assert cargo.version == 1
 
     def test_a_command_whose_index_row_fails_leaves_the_cargo_as_it_was(self) -> None:
-        tracking_id = ship(self.app)
+        tracking_id = ship(self.app, 2)
         state = cargo_state(self.app.get_cargo(tracking_id))
         self.refuse_index_rows()
         self.clock.advance()
@@ -244,7 +223,7 @@ class SaverThread(threading.Thread):
 class ConnectionDropsTests(TransactionTestCase):
     def setUp(self) -> None:
         self.app = get_application()
-        self.tracking_id = ship(self.app)
+        self.tracking_id = ship(self.app, 2)
         self.before = stored()
         self.state = cargo_state(self.app.get_cargo(self.tracking_id))
 
@@ -384,7 +363,7 @@ class RebuildKilledTests(TransactionTestCase):
     def test_a_rebuild_killed_between_batches_resumes_where_it_stopped(self) -> None:
         app = get_application()
         for _ in range(10):
-            ship(app)
+            ship(app, 2)
         expected = index_rows()
         assert len(expected) == 40
         EventTimestamp.objects.all().delete()

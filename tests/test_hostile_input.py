@@ -33,7 +33,7 @@ from cargotime.domain import (
     Leg,
     Location,
 )
-from tests.helpers import START, ManualClock, cargo_state
+from tests.helpers import JSON_KEYS, START, ManualClock, cargo_state
 
 EXAMPLES = settings(
     max_examples=40,
@@ -46,22 +46,6 @@ EXAMPLES = settings(
 MORE_EXAMPLES = settings(EXAMPLES, max_examples=150)
 DOCUMENTED = (ValueError, AggregateNotFoundError)  # HandlingError is a ValueError.
 ROUTE = REGISTERED_ROUTES[("HONGKONG", "STOCKHOLM")][0]
-JSON_KEYS = {
-    "tracking_id",
-    "version",
-    "origin",
-    "destination",
-    "arrival_deadline",
-    "transport_status",
-    "routing_status",
-    "is_misdirected",
-    "estimated_time_of_arrival",
-    "next_expected_activity",
-    "last_known_location",
-    "current_voyage_number",
-    "itinerary",
-    "events",
-}
 DEADLINE = START + timedelta(weeks=3)
 
 # Offsets up to a microsecond short of a day either way, the most timezone() takes.

@@ -17,13 +17,13 @@ from eventsourcing.domain import Aggregate
 
 from cargotime.application import BookingApplication, SearchableTimestampsApplication
 from cargotime.apps import CargotimeConfig, get_application
-from cargotime.domain import REGISTERED_ROUTES, HandlingActivity, Location
+from cargotime.domain import Location
 from cargotime.index import BatchDiff, TimestampIndexer
 from cargotime.models import EventTimestamp
+from tests.cargos import ship
 
 START = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 DEADLINE = datetime(2024, 7, 1, tzinfo=UTC)
-ROUTE = REGISTERED_ROUTES[("HONGKONG", "STOCKHOLM")][0]
 PLAIN = {"PERSISTENCE_MODULE": "eventsourcing_django"}
 ENCRYPTED = {
     **PLAIN,
@@ -39,22 +39,6 @@ def ticking_clock(start: datetime = START) -> Callable[[], datetime]:
         start + timedelta(minutes=90) * step for step in range(10**6)
     )
     return lambda: next(moments)
-
-
-def ship(app: BookingApplication) -> UUID:
-    """Book a cargo and take it from Hong Kong to New York: five events."""
-    tracking_id = app.book_new_cargo(Location.HONGKONG, Location.STOCKHOLM, DEADLINE)
-    app.assign_route(tracking_id, ROUTE)
-    app.register_handling_event(
-        tracking_id, None, Location.HONGKONG, HandlingActivity.RECEIVE
-    )
-    app.register_handling_event(
-        tracking_id, "V1", Location.HONGKONG, HandlingActivity.LOAD
-    )
-    app.register_handling_event(
-        tracking_id, "V1", Location.NEWYORK, HandlingActivity.UNLOAD
-    )
-    return tracking_id
 
 
 def run(*args: str, stdout: io.StringIO | None = None) -> str:
@@ -79,7 +63,7 @@ class TimestampIndexTests(TestCase):
     def setUp(self) -> None:
         self.app = SearchableTimestampsApplication(clock=ticking_clock())
         self.addCleanup(self.app.close)
-        self.cargos = [ship(self.app) for _ in range(3)]
+        self.cargos = [ship(self.app, 3, deadline=DEADLINE) for _ in range(3)]
         self.expected = index_rows()
 
     def test_a_matching_index_passes_the_check(self) -> None:
@@ -207,7 +191,7 @@ class TimestampIndexTests(TestCase):
     def test_rows_of_another_applications_events_are_left_alone(self) -> None:
         other = SearchableTimestampsApplication(name="elsewhere", clock=ticking_clock())
         self.addCleanup(other.close)
-        theirs = ship(other)
+        theirs = ship(other, 3, deadline=DEADLINE)
         output = run("check", "--verbosity", "2")
         assert "5 rows index events that other applications store" in output
         run("rebuild")
@@ -246,7 +230,7 @@ class OtherDatabaseTests(TestCase):
     @override_settings(CARGOTIME={"DATABASE_ALIAS": "secondary"})
     def test_the_commands_work_on_the_configured_database(self) -> None:
         app = get_application()
-        tracking_id = ship(app)
+        tracking_id = ship(app, 3, deadline=DEADLINE)
         rows = EventTimestamp.objects.using("secondary")
         rows.filter(originator_id=tracking_id, originator_version=3).delete()
         with self.assertRaisesMessage(CommandError, "1 differences"):
@@ -263,7 +247,7 @@ class AdoptionTests(TestCase):
         plain = BookingApplication(env=env, clock=ticking_clock())
         self.addCleanup(plain.close)
         assert plain.name == get_application().name == "cargotime"
-        tracking_id = ship(plain)
+        tracking_id = ship(plain, 3, deadline=DEADLINE)
         assert not EventTimestamp.objects.exists()
         with self.assertRaisesMessage(CommandError, "5 differences"):
             run("check")
@@ -298,7 +282,7 @@ class AdoptionTests(TestCase):
     def test_events_the_application_cannot_decode_stop_it_clearly(self) -> None:
         plain = BookingApplication(env=ENCRYPTED, clock=ticking_clock())
         self.addCleanup(plain.close)
-        ship(plain)
+        ship(plain, 3, deadline=DEADLINE)
         with self.assertRaisesMessage(CommandError, "Cannot decode the stored event"):
             run("rebuild")
         assert not EventTimestamp.objects.exists()

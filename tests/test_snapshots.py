@@ -15,12 +15,11 @@ from cargotime.domain import (
     Itinerary,
     Location,
 )
-from tests.helpers import START, ManualClock, cargo_state
+from tests.helpers import CLAIM, LOAD, RECEIVE, START, UNLOAD, ManualClock, cargo_state
 
 DEADLINE = START + timedelta(weeks=4)
 HONGKONG_STOCKHOLM = REGISTERED_ROUTES[("HONGKONG", "STOCKHOLM")][0]
 TOKYO_STOCKHOLM = REGISTERED_ROUTES[("TOKYO", "STOCKHOLM")][0]
-RECEIVE, LOAD, UNLOAD, CLAIM = HandlingActivity
 
 
 def voyage(app: BookingApplication, clock: ManualClock) -> tuple[UUID, list[datetime]]:
