@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -21,7 +20,8 @@ from django.db import connection
 from django.templatetags.static import static
 from django.test import Client, SimpleTestCase, TransactionTestCase, override_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, manage
+
 # What a deployment sets; DATABASE_URL is passed on so PostgreSQL runs use PostgreSQL.
 PRODUCTION = {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -35,18 +35,6 @@ def project_settings(**environ: str) -> dict[str, Any]:
     clean = {k: v for k, v in os.environ.items() if not DJANGO_VARIABLES.match(k)}
     with mock.patch.dict(os.environ, {**clean, **environ}, clear=True):
         return runpy.run_path(str(ROOT / "project" / "settings.py"))
-
-
-def manage(*args: str, environ: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not DJANGO_VARIABLES.match(k)}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "project.settings", **environ},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 class ProjectSettingsTests(SimpleTestCase):
@@ -131,10 +119,12 @@ class StaticFilesTests(SimpleTestCase):
             hashed = static("admin/css/base.css")
             assert re.fullmatch(r"/static/admin/css/base\.[0-9a-f]{12}\.css", hashed)
             response = Client().get(hashed)
+            self.addCleanup(response.close)
             assert response.status_code == 200
             assert b"body" in b"".join(response.streaming_content)  # type: ignore[attr-defined]
             assert "immutable" in response["Cache-Control"]
             compressed = Client().get(hashed, headers={"accept-encoding": "gzip"})
+            self.addCleanup(compressed.close)
             assert compressed["Content-Encoding"] == "gzip"
             assert Client().get("/static/admin/css/no-such.css").status_code == 404
 
@@ -181,9 +171,11 @@ class GunicornTests(TransactionTestCase):
             stderr=subprocess.PIPE,
             text=True,
         )
+        assert server.stderr is not None
+        # Cleanups run last first: stop the server, wait for it, close its pipe.
+        self.addCleanup(server.stderr.close)
         self.addCleanup(server.wait, timeout=30)
         self.addCleanup(server.terminate)
-        assert server.stderr is not None
         address = None
         booted = 0
         for line in server.stderr:
