@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST_PORT ?= 127.0.0.1:8000
 # The PostgreSQL that `make test` uses; .ci/postgres creates its role and database.
-PG_URL ?= postgres://cargotime:cargotime@127.0.0.1:5432/cargotime
+LOCAL_PG_URL := postgres://cargotime:cargotime@127.0.0.1:5432/cargotime
+PG_URL ?= $(LOCAL_PG_URL)
 
 .PHONY: run test test-sqlite test-postgres lint venv postgres chromium clean load bench bench-smoke
 
@@ -39,8 +40,9 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
+# Another PG_URL names a server someone else runs: leave the local cluster alone.
 postgres:
-	bash .ci/postgres
+	@if [ "$(PG_URL)" = "$(LOCAL_PG_URL)" ]; then bash .ci/postgres; fi
 
 chromium:
 	bash .ci/chromium
