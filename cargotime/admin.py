@@ -34,8 +34,24 @@ def can_view_cargo_history(request: HttpRequest) -> bool:
     return request.user.has_perm(VIEW_CARGO_HISTORY)
 
 
+# Index rows and the time-travel page both tell a cargo's history: they may only be
+# viewed, and only with cargotime.view_cargo_history.
+class _ViewHistoryOnly:
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_view_cargo_history(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(EventTimestamp)
-class EventTimestampAdmin(EventTimestampModelAdmin):
+class EventTimestampAdmin(_ViewHistoryOnly, EventTimestampModelAdmin):
     list_display = ["tracking_id", "originator_version", "instant", "time_travel"]
     list_display_links = None
     list_filter = [("timestamp", admin.DateFieldListFilter)]
@@ -45,25 +61,6 @@ class EventTimestampAdmin(EventTimestampModelAdmin):
     ordering = ["-timestamp", "-originator_version"]
     show_full_result_count = False
     list_per_page = 50
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: EventTimestamp | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: EventTimestamp | None = None
-    ) -> bool:
-        return False
-
-    def has_view_permission(
-        self, request: HttpRequest, obj: EventTimestamp | None = None
-    ) -> bool:
-        # Index rows tell a cargo's history: they need the same permission.
-        return can_view_cargo_history(request)
 
     def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         try:
@@ -117,7 +114,7 @@ class EventTimestampAdmin(EventTimestampModelAdmin):
 
 
 @admin.register(TimeTravel)
-class TimeTravelAdmin(TimeTravelModelAdmin):
+class TimeTravelAdmin(_ViewHistoryOnly, TimeTravelModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(self.time_travel_view)
         return [
@@ -129,19 +126,3 @@ class TimeTravelAdmin(TimeTravelModelAdmin):
     def time_travel_view(self, request: HttpRequest) -> HttpResponseBase:
         """Show a cargo as it was at an instant, or the cargos to pick from."""
         return TimeTravelView(request, self).respond()
-
-    def has_view_permission(self, request: HttpRequest, obj: Any | None = None) -> bool:
-        return can_view_cargo_history(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Any | None = None
-    ) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: Any | None = None
-    ) -> bool:
-        return False
