@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cargotime.domain import Cargo, HandlingActivity
+from cargotime.domain import Cargo, HandlingActivity, Location
 
 ROOT = Path(__file__).resolve().parent.parent
 # A whole-second start, so that instants with and without microseconds both occur.
@@ -78,6 +78,24 @@ def cargo_state(cargo: Cargo) -> dict[str, Any]:
         "route": cargo.route,
         "last_known_location": cargo.last_known_location,
         "current_voyage_number": cargo.current_voyage_number,
+    }
+
+
+def booked_state(deadline: datetime) -> dict[str, Any]:
+    """Return the cargo_state of a cargo just booked from Hong Kong to Stockholm."""
+    return {
+        "version": 1,
+        "origin": Location.HONGKONG,
+        "destination": Location.STOCKHOLM,
+        "arrival_deadline": deadline,
+        "transport_status": "NOT_RECEIVED",
+        "routing_status": "NOT_ROUTED",
+        "is_misdirected": False,
+        "estimated_time_of_arrival": None,
+        "next_expected_activity": None,
+        "route": None,
+        "last_known_location": None,
+        "current_voyage_number": None,
     }
 
 

@@ -21,7 +21,16 @@ from cargotime.apps import get_application
 from cargotime.domain import REGISTERED_ROUTES, Cargo, Location
 from cargotime.models import EventTimestamp
 from cargotime.persistence import SearchableTimestampsRecorder
-from tests.helpers import CLAIM, LOAD, RECEIVE, START, UNLOAD, ManualClock, cargo_state
+from tests.helpers import (
+    CLAIM,
+    LOAD,
+    RECEIVE,
+    START,
+    UNLOAD,
+    ManualClock,
+    booked_state,
+    cargo_state,
+)
 
 MICROSECOND = timedelta(microseconds=1)
 TOKYO_TIME = timezone(timedelta(hours=9))
@@ -88,20 +97,7 @@ class TestHongKongToStockholm(TimeTravelTestCase):
         tracking_id = app.book_new_cargo(
             Location.HONGKONG, Location.STOCKHOLM, deadline
         )
-        booked: dict[str, Any] = {
-            "version": 1,
-            "origin": Location.HONGKONG,
-            "destination": Location.STOCKHOLM,
-            "arrival_deadline": deadline,
-            "transport_status": "NOT_RECEIVED",
-            "routing_status": "NOT_ROUTED",
-            "is_misdirected": False,
-            "estimated_time_of_arrival": None,
-            "next_expected_activity": None,
-            "route": None,
-            "last_known_location": None,
-            "current_voyage_number": None,
-        }
+        booked = booked_state(deadline)
         instants = [self.clock.now]
         expected = [booked]
 

@@ -24,7 +24,16 @@ from cargotime.domain import (
     Location,
     as_next_expected_activity,
 )
-from tests.helpers import CLAIM, LOAD, RECEIVE, START, UNLOAD, ManualClock, cargo_state
+from tests.helpers import (
+    CLAIM,
+    LOAD,
+    RECEIVE,
+    START,
+    UNLOAD,
+    ManualClock,
+    booked_state,
+    cargo_state,
+)
 
 HONGKONG_STOCKHOLM = Itinerary(
     origin="HONGKONG",
@@ -101,20 +110,7 @@ class TestApplicationSetUp(DomainTestCase):
 class TestBooking(DomainTestCase):
     def test_new_cargo(self) -> None:
         cargo = self.app.get_cargo(self.book())
-        assert cargo_state(cargo) == {
-            "version": 1,
-            "origin": Location.HONGKONG,
-            "destination": Location.STOCKHOLM,
-            "arrival_deadline": self.deadline,
-            "transport_status": "NOT_RECEIVED",
-            "routing_status": "NOT_ROUTED",
-            "is_misdirected": False,
-            "estimated_time_of_arrival": None,
-            "next_expected_activity": None,
-            "route": None,
-            "last_known_location": None,
-            "current_voyage_number": None,
-        }
+        assert cargo_state(cargo) == booked_state(self.deadline)
 
     def test_event_timestamps_come_from_the_clock(self) -> None:
         tracking_id = self.book()
