@@ -36,7 +36,7 @@ def check_settings(
                 id="cargotime.E002",
             )
         )
-    options = getattr(settings, "CARGOTIME", None) or {}
+    options = conf.user_settings()
     if not isinstance(options, Mapping):
         messages.append(
             Error(

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any, cast
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 from eventsourcing.domain import datetime_now_with_tzinfo
 
-from cargotime.application import DEFAULT_SNAPSHOT_INTERVAL
-
-Clock = Callable[[], datetime]
+from cargotime.application import APPLICATION_NAME, DEFAULT_SNAPSHOT_INTERVAL, Clock
 
 DEFAULTS: Mapping[str, Any] = {
     # Stored events carry this name; eventsourcing-django keeps it in 32 characters.
-    "APPLICATION_NAME": "cargotime",
+    "APPLICATION_NAME": APPLICATION_NAME,
     "DATABASE_ALIAS": "default",
     # A snapshot every this many events of a cargo; None or 0 takes none.
     "SNAPSHOT_INTERVAL": DEFAULT_SNAPSHOT_INTERVAL,
