@@ -35,6 +35,9 @@ Clock = Callable[[], datetime]
 # Stored events carry this name: renaming a class must not orphan them.
 APPLICATION_NAME = "cargotime"
 
+# The events that get a timestamp index row: every event of a Cargo.
+INDEXED_EVENTS = (Cargo.Event, Cargo.BookingStarted)
+
 # The recorder reads the index rows to write from this keyword of insert_events().
 EVENT_TIMESTAMPS_KWARG = "event_timestamps"
 
@@ -230,7 +233,7 @@ class SearchableTimestampsApplication(BookingApplication):
         processing_event.saved_kwargs[EVENT_TIMESTAMPS_KWARG] = [
             (event.originator_id, event.originator_version, event.timestamp)
             for event in processing_event.events
-            if isinstance(event, Cargo.Event | Cargo.BookingStarted)
+            if isinstance(event, INDEXED_EVENTS)
         ]
         if self._snapshots_with_events:
             processing_event.saved_kwargs[SNAPSHOTS_KWARG] = self._snapshots_due(

@@ -15,6 +15,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing_django.models import StoredEventRecord
 from eventsourcing_django.recorders import DjangoApplicationRecorder
 
+from cargotime.application import INDEXED_EVENTS
 from cargotime.domain import Cargo
 from cargotime.models import EventTimestamp
 
@@ -191,8 +192,7 @@ class TimestampIndexer:
                 "CIPHER_KEY the ones it was written with?"
             )
             raise UndecodableEventError(msg) from error
-        # The same events the application indexes when it saves them.
-        if not isinstance(event, Cargo.Event | Cargo.BookingStarted):
+        if not isinstance(event, INDEXED_EVENTS):
             return None
         return IndexRow(event.originator_id, event.originator_version, event.timestamp)
 
