@@ -49,8 +49,9 @@ class CargotimeConfig(AppConfig):
 
 def build_application(*, clock: Clock | None = None) -> SearchableTimestampsApplication:
     """Build the application CARGOTIME describes; a *clock* given wins over CLOCK."""
+    # Passed, not left to the class: os.environ overrides a class's env, not this.
     env = {
-        "PERSISTENCE_MODULE": "cargotime.persistence:Factory",
+        **SearchableTimestampsApplication.env,
         "DJANGO_DB_ALIAS": conf.database_alias(),
     }
     return SearchableTimestampsApplication(
