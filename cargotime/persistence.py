@@ -152,12 +152,10 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
     def select_events_at_timestamp(
         self, originator_id: UUID, timestamp: datetime, *, snapshot: bool
     ) -> list[StoredEvent]:
-        """Return, in one query, what rebuilds the aggregate as at *timestamp*.
-
-        That is the latest snapshot at or before the version the index gives for
-        *timestamp* (if *snapshot*), then the events after it up to that version.
-        The list is empty before the aggregate's first event.
-        """
+        """Return, in one query, what rebuilds the aggregate as at *timestamp*."""
+        # The latest snapshot at or before the version the index gives for the instant
+        # (if *snapshot*), then the events after it up to that version; nothing before
+        # the aggregate's first event.
         if not isinstance(originator_id, UUID):
             originator_id = UUID(str(originator_id))
         connection = self._connection

@@ -69,12 +69,10 @@ def insert_returning_ids(
     snapshots: type[models.Model],
     counts: tuple[int, int, int] | None,
 ) -> str:
-    """Return one PostgreSQL statement inserting events, index rows and snapshots.
-
-    With *counts* (of events, index rows and snapshots) it takes each row's values in
-    turn; without, the application name and one array a column, for each table that
-    gets rows (all three). It returns the events' ids in insertion order.
-    """
+    """Return one PostgreSQL statement inserting events, index rows and snapshots."""
+    # With *counts* (of events, index rows and snapshots) it takes each row's values in
+    # turn; without, the application name and one array a column, for each table that
+    # gets rows (all three). It returns the events' ids in insertion order.
     tables = [
         ("new_events", events, STORED_COLUMNS, STORED_TYPES),
         ("new_index_rows", index, INDEX_COLUMNS, INDEX_TYPES),
@@ -116,11 +114,9 @@ def select_at_timestamp(
     index: type[models.Model],
     snapshots: type[models.Model] | None,
 ) -> str:
-    """Return the query of what rebuilds an aggregate as at an instant.
-
-    Named parameters: id, at (the instant) and app (the application name). Rows:
-    (part, originator_version, topic, state), the snapshot (part 0) first.
-    """
+    """Return the query of what rebuilds an aggregate as at an instant."""
+    # Named parameters: id, at (the instant) and app (the application name). Rows:
+    # (part, originator_version, topic, state), the snapshot (part 0) first.
     version, originator_id = quote("originator_version"), quote("originator_id")
     application, timestamp = quote("application_name"), quote("timestamp")
     # The version is an index probe: the latest (timestamp, version) at or before the
