@@ -169,5 +169,7 @@ DEMO_CARGOS = [
 
 def demo_cargos(now: datetime) -> Iterator[tuple[DemoCargo, Cargo]]:
     """Yield every demo cargo, built with a history that ends before *now*."""
+    # On the minute, as a port's records would be; still before *now*.
+    on_the_minute = now.replace(second=0, microsecond=0)
     for demo in DEMO_CARGOS:
-        yield demo, demo.build(now)
+        yield demo, demo.build(on_the_minute)

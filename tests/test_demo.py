@@ -73,3 +73,9 @@ class LoadDemoCargoTests(TestCase):
         assert StoredEventRecord.objects.count() == events
         assert EventTimestamp.objects.count() == events
         assert f"Booked 0 demo cargos; {len(DEMO_CARGOS)} were already there." in output
+
+    def test_stamps_events_on_the_minute(self) -> None:
+        load_demo()
+        stamps = EventTimestamp.objects.values_list("timestamp", flat=True)
+        assert stamps
+        assert all(at.second == 0 and at.microsecond == 0 for at in stamps)
