@@ -79,35 +79,32 @@ class TimestampIndexer:
 
     def check(self, after: Key | None = None) -> Generator[BatchDiff]:
         """Yield the differences batch by batch, writing nothing."""
+        return self._walk(after, repair=False)
+
+    def rebuild(self, after: Key | None = None) -> Generator[BatchDiff]:
+        """Repair each batch in its own transaction, and yield what it repaired."""
+        return self._walk(after, repair=True)
+
+    def _walk(self, after: Key | None, *, repair: bool) -> Generator[BatchDiff]:
         while True:
             with transaction.atomic(using=self.using):
                 # Events and their rows are written together: keep writers out while
                 # both are read, or a new event's row would look like an extra one.
-                self._lock_events("SHARE")
+                self._lock_events()
                 diff = self._compare(after)
+                if repair:
+                    self._repair(diff)
             yield diff
             if diff.last_key is None:
                 return
             after = diff.last_key
 
-    def rebuild(self, after: Key | None = None) -> Generator[BatchDiff]:
-        """Repair each batch in its own transaction, and yield what it repaired."""
-        while True:
-            with transaction.atomic(using=self.using):
-                self._lock_events("SHARE")
-                diff = self._compare(after)
-                self._repair(diff)
-            yield diff
-            if diff.last_key is None:
-                return
-            after = diff.last_key
-
-    def _lock_events(self, mode: str) -> None:
+    def _lock_events(self) -> None:
         connection = connections[self.using]
         if connection.vendor == "postgresql":
             table = connection.ops.quote_name(StoredEventRecord._meta.db_table)
             with connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {table} IN {mode} MODE")
+                cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
                 # A store just restored or bulk-loaded has no statistics yet (nor ever,
                 # without autovacuum): PostgreSQL then reads and sorts all the events
                 # after the key, each batch. Walking the index is right at any size.
