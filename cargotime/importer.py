@@ -195,11 +195,9 @@ def _apply(cargo: Cargo, event: HistoryEvent) -> None:
         elif event.type == "RouteAssigned":
             cargo.assign_route(_itinerary(line, values["route"]), timestamp=at)
         else:
-            voyage_number = values.get("voyage_number")
-            if voyage_number is not None and not isinstance(voyage_number, str):
-                raise HistoryError(line, f"voyage_number {voyage_number!r} is not text")
+            # The domain refuses a voyage number that is not text, as ValueError.
             cargo.register_handling_event(
-                voyage_number,
+                values.get("voyage_number"),
                 _location(line, values["location"]),
                 _choice(line, "handling_activity", HandlingActivity, values),
                 timestamp=at,
