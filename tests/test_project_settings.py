@@ -71,6 +71,17 @@ class ProjectSettingsTests(SimpleTestCase):
         assert values["ALLOWED_HOSTS"] == ["127.0.0.1", "localhost"]
         assert "SECURE_SSL_REDIRECT" not in values
 
+    def test_an_empty_database_url_means_the_sqlite_default(self) -> None:
+        for environ in ({}, {"DATABASE_URL": ""}):
+            database = project_settings(DJANGO_DEBUG="1", **environ)["DATABASES"]
+            assert database["default"]["ENGINE"] == "django.db.backends.sqlite3"
+            assert str(database["default"]["NAME"]).endswith("db.sqlite3")
+        postgres = project_settings(
+            DJANGO_DEBUG="1", DATABASE_URL="postgres://u:p@db.example:5432/cargo"
+        )["DATABASES"]["default"]
+        assert postgres["ENGINE"] == "django.db.backends.postgresql"
+        assert postgres["NAME"] == "cargo"
+
     def test_the_environment_tunes_https(self) -> None:
         values = project_settings(
             **PRODUCTION,
