@@ -35,12 +35,6 @@ def names(columns: Sequence[str]) -> str:
     return ", ".join(quote(column) for column in columns)
 
 
-def values(columns: Sequence[str], rows: int) -> str:
-    """Return VALUES with *rows* rows of placeholders for *columns*."""
-    row = f"({', '.join(['%s'] * len(columns))})"
-    return f"VALUES {', '.join([row] * rows)}"
-
-
 @lru_cache(maxsize=256)
 def qmark(statement: str) -> str:
     """Return *statement* with sqlite3's placeholders instead of Django's."""
@@ -49,15 +43,17 @@ def qmark(statement: str) -> str:
 
 def insert_values(model: type[models.Model], columns: Sequence[str]) -> str:
     """Return an INSERT of one row, for executemany()."""
-    return f"INSERT INTO {table(model)} ({names(columns)}) {values(columns, 1)}"
+    placeholders = ", ".join(["%s"] * len(columns))
+    return f"INSERT INTO {table(model)} ({names(columns)}) VALUES ({placeholders})"
 
 
 @lru_cache(maxsize=32)
 def insert_rows_returning_id(model: type[models.Model], rows: int) -> str:
     """Return an INSERT of *rows* stored events that returns their ids."""
+    row = f"({', '.join(['%s'] * len(STORED_COLUMNS))})"
     return (
         f"INSERT INTO {table(model)} ({names(STORED_COLUMNS)}) "
-        f"{values(STORED_COLUMNS, rows)} RETURNING {quote('id')}"
+        f"VALUES {', '.join([row] * rows)} RETURNING {quote('id')}"
     )
 
 
@@ -87,7 +83,8 @@ def insert_returning_ids(
         if counts is None:
             rows = _from_arrays(columns, types)
         elif counts[number]:
-            rows = values(columns, counts[number])
+            row = f"({', '.join(['%s'] * len(columns))})"
+            rows = f"VALUES {', '.join([row] * counts[number])}"
         else:
             continue
         returning = " RETURNING id" if name == "new_events" else ""
