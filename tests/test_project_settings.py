@@ -72,10 +72,14 @@ class ProjectSettingsTests(SimpleTestCase):
         assert "SECURE_SSL_REDIRECT" not in values
 
     def test_an_empty_database_url_means_the_sqlite_default(self) -> None:
-        for environ in ({}, {"DATABASE_URL": ""}):
-            database = project_settings(DJANGO_DEBUG="1", **environ)["DATABASES"]
-            assert database["default"]["ENGINE"] == "django.db.backends.sqlite3"
-            assert str(database["default"]["NAME"]).endswith("db.sqlite3")
+        # The suite itself may run with DATABASE_URL set: unset it for the first case.
+        with mock.patch.dict(os.environ):
+            os.environ.pop("DATABASE_URL", None)
+            unset = project_settings(DJANGO_DEBUG="1")["DATABASES"]["default"]
+        empty = project_settings(DJANGO_DEBUG="1", DATABASE_URL="")
+        for database in (unset, empty["DATABASES"]["default"]):
+            assert database["ENGINE"] == "django.db.backends.sqlite3"
+            assert str(database["NAME"]).endswith("db.sqlite3")
         postgres = project_settings(
             DJANGO_DEBUG="1", DATABASE_URL="postgres://u:p@db.example:5432/cargo"
         )["DATABASES"]["default"]
