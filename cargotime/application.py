@@ -21,6 +21,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
+from cargotime.cargo_states import IndexRow, index_row, replay_rows
 from cargotime.domain import (
     REGISTERED_ROUTES,
     Cargo,
@@ -230,16 +231,43 @@ class SearchableTimestampsApplication(BookingApplication):
         super().__init__(env, clock=clock, name=name)
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        processing_event.saved_kwargs[EVENT_TIMESTAMPS_KWARG] = [
-            (event.originator_id, event.originator_version, event.timestamp)
-            for event in processing_event.events
-            if isinstance(event, INDEXED_EVENTS)
-        ]
+        processing_event.saved_kwargs[EVENT_TIMESTAMPS_KWARG] = self._index_rows(
+            processing_event
+        )
         if self._snapshots_with_events:
             processing_event.saved_kwargs[SNAPSHOTS_KWARG] = self._snapshots_due(
                 processing_event
             )
         return super()._record(processing_event)
+
+    def _index_rows(self, processing_event: ProcessingEvent[UUID]) -> list[IndexRow]:
+        # Each event's row holds the cargo as it was after it. A command's one event
+        # leaves the cargo in memory as it was after it; anything else is replayed.
+        pending: dict[UUID, list[Any]] = {}
+        for event in processing_event.events:
+            if isinstance(event, INDEXED_EVENTS):
+                pending.setdefault(event.originator_id, []).append(event)
+        rows: list[IndexRow] = []
+        for tracking_id, events in pending.items():
+            cargo = processing_event.aggregates.get(tracking_id)
+            last = events[-1]
+            if (
+                len(events) == 1
+                and isinstance(cargo, Cargo)
+                and cargo.version == last.originator_version
+            ):
+                rows.append(index_row(last, cargo))
+                continue
+            first_version = events[0].originator_version
+            base = (
+                None
+                if first_version == 1
+                else cast(
+                    Cargo, self.repository.get(tracking_id, version=first_version - 1)
+                )
+            )
+            rows.extend(replay_rows(events, base))
+        return rows
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         if not self._snapshots_with_events:

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.utils import get_topic
 
 from cargotime.application import SearchableTimestampsApplication
-from cargotime.domain import Cargo, Location
+from cargotime.domain import Location
 from cargotime.models import EventTimestamp
-from cargotime.timeline import database_alias
-
-BOOKED = get_topic(Cargo.BookingStarted)
-REDIRECTED = get_topic(Cargo.DestinationChanged)
+from cargotime.timeline import index_rows
 
 _TRACKING_ID_PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
+
+# Shown for a row indexed before the index held states, until `rebuild` fills it.
+UNKNOWN_PLACE = "?"
 
 
 @dataclass(frozen=True)
@@ -40,15 +37,18 @@ def find_cargos(
     app: SearchableTimestampsApplication, query: str = ""
 ) -> QuerySet[EventTimestamp]:
     """Return the cargos' first index rows, newest first, matching *query* if given."""
-    rows = EventTimestamp.objects.using(database_alias(app))
-    last_version = (
-        rows.filter(originator_id=OuterRef("originator_id"))
-        .order_by("-originator_version")
-        .values("originator_version")[:1]
+    # Every value comes from the index: the booking row, and the latest row of the
+    # same cargo (one probe of the unique index per listed cargo). Nothing decodes.
+    rows = index_rows(app)
+    latest = rows.filter(originator_id=OuterRef("originator_id")).order_by(
+        "-originator_version"
     )
     bookings = (
         rows.filter(originator_version=1)
-        .annotate(events=Subquery(last_version))
+        .annotate(
+            events=Subquery(latest.values("originator_version")[:1]),
+            destination_now=Subquery(latest.values("destination")[:1]),
+        )
         .order_by("-timestamp", "-originator_id")
     )
     query = query.strip().lower()
@@ -57,16 +57,9 @@ def find_cargos(
     matches = Q(pk__in=[])
     if _TRACKING_ID_PREFIX.match(query):
         matches |= Q(originator_id__istartswith=query)
-    codes = {location.value for location in Location if query in location.value.lower()}
+    codes = [location.value for location in Location if query in location.value.lower()]
     if codes:
-        routes = _read_routes(app, None)
-        matches |= Q(
-            originator_id__in=[
-                tracking_id
-                for tracking_id, (origin, destination, _) in routes.items()
-                if origin in codes or destination in codes
-            ]
-        )
+        matches |= Q(origin__in=codes) | Q(destination_now__in=codes)
     return bookings.filter(matches)
 
 
@@ -74,49 +67,44 @@ def describe_cargos(
     app: SearchableTimestampsApplication, bookings: Iterable[EventTimestamp]
 ) -> list[CargoRow]:
     """Return a list row for each of the cargos' first index rows."""
-    bookings = list(bookings)
-    routes = _read_routes(app, [row.originator_id for row in bookings])
-    described = []
-    for row in bookings:
-        origin, destination, booked_destination = routes.get(
-            row.originator_id, ("?", "?", "?")
+    return [
+        CargoRow(
+            tracking_id=row.originator_id,
+            booked_at=row.timestamp,
+            events=int(getattr(row, "events", 0) or 0),
+            origin=row.origin or UNKNOWN_PLACE,
+            destination=getattr(row, "destination_now", None) or UNKNOWN_PLACE,
+            booked_destination=row.destination or UNKNOWN_PLACE,
         )
-        described.append(
-            CargoRow(
-                tracking_id=row.originator_id,
-                booked_at=row.timestamp,
-                events=int(getattr(row, "events", 0) or 0),
-                origin=origin,
-                destination=destination,
-                booked_destination=booked_destination,
-            )
-        )
-    return described
+        for row in bookings
+    ]
 
 
-def _read_routes(
-    app: SearchableTimestampsApplication, tracking_ids: Sequence[UUID] | None
-) -> dict[UUID, tuple[str, str, str]]:
-    # The route is only in the stored events: the booking and any change of
-    # destination. One query, decoded by the application as it would replay them.
-    recorder: Any = app.recorder
-    records = recorder.model.objects.using(database_alias(app)).filter(
-        application_name=recorder.application_name, topic__in=[BOOKED, REDIRECTED]
-    )
-    if tracking_ids is not None:
-        records = records.filter(originator_id__in=tracking_ids)
-    routes: dict[UUID, tuple[str, str, str]] = {}
-    fields = ("originator_id", "originator_version", "topic", "state")
-    for originator_id, version, topic, state in records.order_by(
-        "originator_id", "originator_version"
-    ).values_list(*fields):
-        event = app.mapper.to_domain_event(
-            StoredEvent(originator_id, version, topic, bytes(state))
-        )
-        if isinstance(event, Cargo.BookingStarted):
-            booked = event.destination.value
-            routes[originator_id] = (event.origin.value, booked, booked)
-        elif originator_id in routes and isinstance(event, Cargo.DestinationChanged):
-            origin, _, booked = routes[originator_id]
-            routes[originator_id] = (origin, event.destination.value, booked)
-    return routes
+@dataclass(frozen=True)
+class CargoPage:
+    """One page of the cargo list; counting every cargo is left out on purpose."""
+
+    rows: list[EventTimestamp]
+    number: int
+    has_previous: bool
+    has_next: bool
+
+
+def page_of(
+    bookings: QuerySet[EventTimestamp], number: object, per_page: int
+) -> CargoPage:
+    """Return page *number* (1 when it is no page number) of *bookings*."""
+    # Reading one row more than a page tells whether there is a next one: no COUNT,
+    # which would read every cargo of the store for each page shown.
+    try:
+        page = int(str(number))
+    except ValueError:
+        page = 1
+    page = min(max(page, 1), MAX_PAGE)
+    start = (page - 1) * per_page
+    rows = list(bookings[start : start + per_page + 1])
+    return CargoPage(rows[:per_page], page, page > 1, len(rows) > per_page)
+
+
+# Far past any store's last page: an offset beyond it reads nothing, quickly.
+MAX_PAGE = 1_000_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -16,6 +16,7 @@ from eventsourcing_django.models import StoredEventRecord
 from eventsourcing_django.recorders import DjangoApplicationRecorder
 
 from cargotime.application import INDEXED_EVENTS
+from cargotime.cargo_states import STATE_COLUMNS, apply, index_row
 from cargotime.domain import Cargo
 from cargotime.models import EventTimestamp
 
@@ -32,7 +33,21 @@ class IndexRow:
     originator_id: UUID
     originator_version: int
     timestamp: datetime
+    # The values of STATE_COLUMNS: the cargo as it was after the event.
+    state: tuple[Any, ...] = ()
     pk: int | None = None
+
+    def differences(self, other: IndexRow) -> list[str]:
+        """Return the names of the columns in which *other* differs from this row."""
+        names = []
+        if self.timestamp != other.timestamp:
+            names.append("timestamp")
+        for name, mine, theirs in zip(
+            STATE_COLUMNS, self.state, other.state, strict=True
+        ):
+            if mine != theirs:
+                names.append(name)
+        return names
 
 
 @dataclass
@@ -42,10 +57,8 @@ class BatchDiff:
     events: int = 0
     missing: list[IndexRow] = field(default_factory=list)
     extra: list[IndexRow] = field(default_factory=list)
-    # (the row as stored, the timestamp of its event)
-    wrong: list[tuple[IndexRow, datetime]] = field(default_factory=list)
-    # Rows of events that another application name stores: not ours to judge.
-    foreign: int = 0
+    # (the row as stored, the row as the events make it)
+    wrong: list[tuple[IndexRow, IndexRow]] = field(default_factory=list)
     last_key: Key | None = None
 
     @property
@@ -86,12 +99,15 @@ class TimestampIndexer:
         return self._walk(after, repair=True)
 
     def _walk(self, after: Key | None, *, repair: bool) -> Generator[BatchDiff]:
+        # The cargo as it was after the previous batch's last event, so that a
+        # history split between two batches is replayed once, not read again.
+        carried: Cargo | None = None
         while True:
             with transaction.atomic(using=self.using):
                 # Events and their rows are written together: keep writers out while
                 # both are read, or a new event's row would look like an extra one.
                 self._lock_events()
-                diff = self._compare(after)
+                diff, carried = self._compare(after, carried)
                 if repair:
                     self._repair(diff)
             yield diff
@@ -116,7 +132,14 @@ class TimestampIndexer:
             topic__startswith=CARGO_TOPIC_PREFIX,
         )
 
-    def _compare(self, after: Key | None) -> BatchDiff:
+    def _rows(self) -> QuerySet[EventTimestamp]:
+        return EventTimestamp.objects.using(self.using).filter(
+            application_name=self.application_name
+        )
+
+    def _compare(
+        self, after: Key | None, carried: Cargo | None
+    ) -> tuple[BatchDiff, Cargo | None]:
         events = self._events()
         if after is not None:
             events = self._events_after(events, after)
@@ -129,39 +152,35 @@ class TimestampIndexer:
         last_key = None
         if len(found) == self.batch_size:
             last_key = (found[-1][0], found[-1][1])
-        records = [
-            StoredEvent(
+        expected: dict[Key, IndexRow] = {}
+        for originator_id, version, topic, state in found:
+            stored = StoredEvent(
                 originator_id=originator_id,
                 originator_version=version,
                 topic=topic,
                 state=bytes(state) if isinstance(state, memoryview) else state,
             )
-            for originator_id, version, topic, state in found
-        ]
-        expected = {
-            (row.originator_id, row.originator_version): row
-            for row in map(self._decode, records)
-            if row is not None
-        }
-        rows = EventTimestamp.objects.using(self.using)
+            row, carried = self._expected(stored, carried)
+            if row is not None:
+                expected[(row.originator_id, row.originator_version)] = row
+        rows = self._rows()
         if after is not None:
             rows = rows.filter(_after(after))
         if last_key is not None:
             rows = rows.filter(_up_to(last_key))
-        diff = BatchDiff(events=len(records), last_key=last_key)
-        extra = []
-        for pk, originator_id, version, timestamp in rows.values_list(
-            "pk", "originator_id", "originator_version", "timestamp"
+        diff = BatchDiff(events=len(found), last_key=last_key)
+        for values in rows.values_list(
+            "pk", "originator_id", "originator_version", "timestamp", *STATE_COLUMNS
         ).iterator():
-            stored = IndexRow(originator_id, version, timestamp, pk)
+            pk, originator_id, version, timestamp, *state = values
+            stored_row = IndexRow(originator_id, version, timestamp, tuple(state), pk)
             wanted = expected.pop((originator_id, version), None)
             if wanted is None:
-                extra.append(stored)
-            elif wanted.timestamp != timestamp:
-                diff.wrong.append((stored, wanted.timestamp))
+                diff.extra.append(stored_row)
+            elif stored_row.differences(wanted):
+                diff.wrong.append((stored_row, wanted))
         diff.missing = list(expected.values())
-        diff.extra, diff.foreign = self._without_foreign(extra)
-        return diff
+        return diff, carried
 
     def _events_after(
         self, events: QuerySet[StoredEventRecord], key: Key
@@ -178,7 +197,10 @@ class TimestampIndexer:
             params=[field.get_db_prep_value(key[0], connection), key[1]],
         )
 
-    def _decode(self, stored: StoredEvent) -> IndexRow | None:
+    def _expected(
+        self, stored: StoredEvent, carried: Cargo | None
+    ) -> tuple[IndexRow | None, Cargo | None]:
+        # The row the event should have, and the cargo as it is after the event.
         try:
             event: Any = self.app.mapper.to_domain_event(stored)
         except Exception as error:
@@ -190,51 +212,68 @@ class TimestampIndexer:
             )
             raise UndecodableEventError(msg) from error
         if not isinstance(event, INDEXED_EVENTS):
-            return None
-        return IndexRow(event.originator_id, event.originator_version, event.timestamp)
-
-    def _without_foreign(self, extra: list[IndexRow]) -> tuple[list[IndexRow], int]:
-        if not extra:
-            return extra, 0
-        # The index has no application name: rows of events that another application
-        # stores in the same database belong to it, and are left alone.
-        foreign = set(
-            StoredEventRecord.objects.using(self.using)
-            .exclude(application_name=self.application_name)
-            .filter(originator_id__in={row.originator_id for row in extra})
-            .values_list("originator_id", "originator_version")
-        )
-        ours = [
-            row
-            for row in extra
-            if (row.originator_id, row.originator_version) not in foreign
-        ]
-        return ours, len(extra) - len(ours)
+            return None, carried
+        version = stored.originator_version
+        try:
+            if version == 1:
+                base = None
+            elif (
+                carried is not None
+                and carried.id == stored.originator_id
+                and carried.version == version - 1
+            ):
+                base = carried
+            else:
+                # The first event of a resumed run: read the state it follows.
+                base = cast(
+                    Cargo,
+                    self.app.repository.get(
+                        cast(UUID, stored.originator_id), version=version - 1
+                    ),
+                )
+            cargo = apply(event, base)
+        except Exception as error:
+            msg = (
+                f"Cannot replay cargo {stored.originator_id} up to version "
+                f"{version}: {error!r}. Its stored events are incomplete or out of "
+                "order."
+            )
+            raise UndecodableEventError(msg) from error
+        originator_id, version, timestamp, *state = index_row(event, cargo)
+        return IndexRow(originator_id, version, timestamp, tuple(state)), cargo
 
     def _repair(self, diff: BatchDiff) -> None:
-        rows = EventTimestamp.objects.using(self.using)
+        rows = self._rows()
         if diff.extra:
             # First, so that a version whose row was extra can be inserted anew.
             rows.filter(pk__in=[row.pk for row in diff.extra]).delete()
         if diff.wrong:
             fixed = [
-                EventTimestamp(pk=stored.pk, timestamp=timestamp)
-                for stored, timestamp in diff.wrong
+                EventTimestamp(pk=stored.pk, **_columns(wanted))
+                for stored, wanted in diff.wrong
             ]
-            rows.bulk_update(fixed, ["timestamp"])
+            rows.bulk_update(fixed, ["timestamp", *STATE_COLUMNS])
         if diff.missing:
             # A rebuild running beside this one may have just inserted the same rows.
             rows.bulk_create(
                 [
                     EventTimestamp(
+                        application_name=self.application_name,
                         originator_id=row.originator_id,
                         originator_version=row.originator_version,
-                        timestamp=row.timestamp,
+                        **_columns(row),
                     )
                     for row in diff.missing
                 ],
                 ignore_conflicts=True,
             )
+
+
+def _columns(row: IndexRow) -> dict[str, Any]:
+    return {
+        "timestamp": row.timestamp,
+        **dict(zip(STATE_COLUMNS, row.state, strict=True)),
+    }
 
 
 def _after(key: Key) -> Q:

@@ -1,4 +1,4 @@
-"""The timestamp index: one row for every stored cargo event."""
+"""The timestamp index: a row for every stored cargo event, and the state after it."""
 
 from __future__ import annotations
 
@@ -8,9 +8,28 @@ from django.utils.translation import gettext_lazy as _
 
 
 class EventTimestamp(models.Model):
+    # Each application name is a store of its own, as in eventsourcing-django's tables.
+    application_name = models.CharField(_("application name"), max_length=32)
     originator_id = models.UUIDField(_("tracking ID"))
     originator_version = models.BigIntegerField(_("version"))
     timestamp = models.DateTimeField(_("timestamp"))
+    # What the cargo was after the event, queryable: written with the event, in the
+    # same transaction. Rows indexed before these columns existed hold NULL until
+    # `timestamp_index rebuild` fills them; a cargo always has an origin otherwise.
+    # NULL is a value here, as in the domain: no location yet, no voyage, no route.
+    origin = models.CharField(_("origin"), max_length=16, null=True)
+    destination = models.CharField(_("destination"), max_length=16, null=True)
+    arrival_deadline = models.DateTimeField(_("arrival deadline"), null=True)
+    transport_status = models.CharField(_("transport status"), max_length=20, null=True)
+    routing_status = models.CharField(_("routing status"), max_length=20, null=True)
+    is_misdirected = models.BooleanField(_("misdirected"), null=True)
+    last_known_location = models.CharField(
+        _("last known location"), max_length=16, null=True
+    )
+    current_voyage_number = models.TextField(_("current voyage number"), null=True)
+    estimated_time_of_arrival = models.DateTimeField(
+        _("estimated time of arrival"), null=True
+    )
 
     class Meta:
         verbose_name = _("event timestamp")
@@ -18,21 +37,26 @@ class EventTimestamp(models.Model):
         constraints = [
             # Two events of one cargo may share a timestamp, never a version.
             models.UniqueConstraint(
-                fields=["originator_id", "originator_version"],
-                name="cargotime_eventtimestamp_unique_version",
+                fields=["application_name", "originator_id", "originator_version"],
+                name="cargotime_et_unique_version",
             ),
         ]
         indexes = [
             # Shaped for "the latest event at or before T": an index probe, no sort.
             models.Index(
-                fields=["originator_id", "timestamp", "originator_version"],
-                name="cargotime_et_lookup",
+                fields=[
+                    "application_name",
+                    "originator_id",
+                    "timestamp",
+                    "originator_version",
+                ],
+                name="cargotime_et_app_lookup",
             ),
             # The bookings, newest first: the admin's list of cargos to pick from.
             models.Index(
-                fields=["-timestamp", "-originator_id"],
+                fields=["application_name", "-timestamp", "-originator_id"],
                 condition=Q(originator_version=1),
-                name="cargotime_et_bookings",
+                name="cargotime_et_app_bookings",
             ),
         ]
         permissions = [

@@ -18,10 +18,15 @@ from eventsourcing_django.recorders import DjangoApplicationRecorder, errors
 
 from cargotime import sql
 from cargotime.application import EVENT_TIMESTAMPS_KWARG, SNAPSHOTS_KWARG
+from cargotime.cargo_states import IndexRow
 from cargotime.models import EventTimestamp
 
-# (originator_id, originator_version, timestamp), as the application passes them.
-IndexRow = tuple[UUID, int, datetime]
+# Where an index row holds datetimes: its timestamp, arrival deadline and ETA.
+INDEX_DATETIMES = frozenset(
+    number
+    for number, column in enumerate(sql.INDEX_COLUMNS[1:])
+    if column in {"timestamp", "arrival_deadline", "estimated_time_of_arrival"}
+)
 
 
 class SearchableTimestampsRecorder(DjangoApplicationRecorder):
@@ -51,6 +56,9 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         # Already inside the recorder's transaction.atomic(using=self.using).
         rows: list[IndexRow] = kwargs.get(EVENT_TIMESTAMPS_KWARG) or []
         snapshots: list[StoredEvent] = kwargs.get(SNAPSHOTS_KWARG) or []
+        if not (stored_events or rows or snapshots):
+            # A save with nothing pending: nothing to store, nothing to lock.
+            return []
         connection = self._connection
         connection.ensure_connection()
         if connection.vendor == "postgresql":
@@ -76,13 +84,16 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         params: list[Any]
         if max(counts) <= sql.FEW_ROWS:
             params = [value for event in stored_events for value in _row(name, event)]
-            params += [value for row in rows for value in row]
+            params += [value for row in rows for value in (name, *row)]
             params += [
                 value for snapshot in snapshots for value in _row(name, snapshot)
             ]
         else:
             params = [name, *_arrays(stored_events)]
-            params += [list(column) for column in zip(*rows, strict=True)] or [[]] * 3
+            params += [name]
+            params += [list(column) for column in zip(*rows, strict=True)] or [[]] * (
+                len(sql.INDEX_COLUMNS) - 1
+            )
             params += [name, *_arrays(snapshots)]
         statement = sql.insert_returning_ids(
             self.model,
@@ -125,7 +136,17 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
             statement = sql.insert_values(EventTimestamp, sql.INDEX_COLUMNS)
             cursor.executemany(
                 self._statement(connection, statement),
-                [(_hex(o), version, adapt(at)) for o, version, at in rows],
+                [
+                    (
+                        name,
+                        _hex(row[0]),
+                        *(
+                            adapt(value) if number in INDEX_DATETIMES else value
+                            for number, value in enumerate(row[1:], start=1)
+                        ),
+                    )
+                    for row in rows
+                ],
             )
         if snapshots:
             statement = sql.insert_values(self.snapshot_model, sql.STORED_COLUMNS)
@@ -142,7 +163,11 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         """Return the version the aggregate had at *timestamp*, or None before it."""
         return (
             EventTimestamp.objects.using(self.using)
-            .filter(originator_id=originator_id, timestamp__lte=timestamp)
+            .filter(
+                application_name=self.application_name,
+                originator_id=originator_id,
+                timestamp__lte=timestamp,
+            )
             .order_by("-timestamp", "-originator_version")
             .values_list("originator_version", flat=True)
             .first()
@@ -255,14 +280,21 @@ def _hex(originator_id: UUID | str) -> str:
     return originator_id.hex
 
 
-def _sqlite_datetime(connection: BaseDatabaseWrapper) -> Callable[[datetime], str]:
-    adapt = cast(Callable[[datetime], str], connection.ops.adapt_datetimefield_value)
+def _sqlite_datetime(
+    connection: BaseDatabaseWrapper,
+) -> Callable[[datetime | None], str | None]:
+    adapt = cast(
+        Callable[[datetime | None], str | None],
+        connection.ops.adapt_datetimefield_value,
+    )
     if connection.timezone is not UTC:
         return adapt
 
-    def utc(value: datetime) -> str:
+    def utc(value: datetime | None) -> str | None:
         # Django's own conversion, less its checks, for what is in UTC already.
-        return str(value.replace(tzinfo=None)) if value.tzinfo is UTC else adapt(value)
+        if value is not None and value.tzinfo is UTC:
+            return str(value.replace(tzinfo=None))
+        return adapt(value)
 
     return utc
 

@@ -8,6 +8,8 @@ from functools import lru_cache
 
 from django.db import models
 
+from cargotime.cargo_states import STATE_COLUMNS
+
 # Columns of eventsourcing-django's stored events and snapshots, and of the index.
 STORED_COLUMNS = (
     "application_name",
@@ -16,10 +18,32 @@ STORED_COLUMNS = (
     "topic",
     "state",
 )
-INDEX_COLUMNS = ("originator_id", "originator_version", "timestamp")
+INDEX_COLUMNS = (
+    "application_name",
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    *STATE_COLUMNS,
+)
 # PostgreSQL's types of those columns, for arrays of their values.
 STORED_TYPES = ("text", "uuid", "bigint", "text", "bytea")
-INDEX_TYPES = ("uuid", "bigint", "timestamptz")
+INDEX_TYPES = (
+    "text",
+    "uuid",
+    "bigint",
+    "timestamptz",
+    # The state: origin, destination, arrival deadline, transport and routing status,
+    # misdirected, last known location, current voyage, estimated time of arrival.
+    "text",
+    "text",
+    "timestamptz",
+    "text",
+    "text",
+    "boolean",
+    "text",
+    "text",
+    "timestamptz",
+)
 
 
 def quote(name: str) -> str:
@@ -71,8 +95,12 @@ def insert_returning_ids(
 ) -> str:
     """Return one PostgreSQL statement inserting events, index rows and snapshots."""
     # With *counts* (of events, index rows and snapshots) it takes each row's values in
-    # turn; without, the application name and one array a column, for each table that
-    # gets rows (all three). It returns the events' ids in insertion order.
+    # turn, and leaves out the tables that get none; without, the application name and
+    # one array a column, for each table (empty arrays insert nothing). It returns the
+    # events' ids in insertion order. Nothing at all to insert is the caller's to skip.
+    if counts is not None and not any(counts):
+        msg = "There is nothing to insert."
+        raise ValueError(msg)
     tables = [
         ("new_events", events, STORED_COLUMNS, STORED_TYPES),
         ("new_index_rows", index, INDEX_COLUMNS, INDEX_TYPES),
@@ -90,7 +118,12 @@ def insert_returning_ids(
         returning = " RETURNING id" if name == "new_events" else ""
         insert = f"INSERT INTO {table(model)} ({names(columns)}) {rows}{returning}"
         parts.append(f"{name} AS ({insert})")
-    return f"WITH {', '.join(parts)} SELECT id FROM new_events ORDER BY id"
+    if counts is None or counts[0]:
+        ids = "SELECT id FROM new_events ORDER BY id"
+    else:
+        # A data-modifying WITH runs whether or not the query reads it.
+        ids = "SELECT NULL::bigint AS id WHERE false"
+    return f"WITH {', '.join(parts)} {ids}"
 
 
 def _from_arrays(columns: Sequence[str], types: Sequence[str]) -> str:
@@ -123,7 +156,8 @@ def select_at_timestamp(
     # instant, read backwards along the index on (originator_id, timestamp, version).
     ctes = [
         f"at_version AS (SELECT {version} AS v FROM {table(index)} "
-        f"WHERE {originator_id} = %(id)s AND {timestamp} <= %(at)s "
+        f"WHERE {application} = %(app)s AND {originator_id} = %(id)s "
+        f"AND {timestamp} <= %(at)s "
         f"ORDER BY {timestamp} DESC, {version} DESC LIMIT 1)"
     ]
     columns = names(("originator_version", "topic", "state"))

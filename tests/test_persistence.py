@@ -50,7 +50,10 @@ class TestAtomicity(TransactionTestCase):
         )
         # A row already holding version 2 makes the index insert of the next event fail.
         EventTimestamp.objects.create(
-            originator_id=tracking_id, originator_version=2, timestamp=START
+            application_name="cargotime",
+            originator_id=tracking_id,
+            originator_version=2,
+            timestamp=START,
         )
         self.clock.advance()
         with self.assertRaises(IntegrityError):
@@ -70,7 +73,10 @@ class TestAtomicity(TransactionTestCase):
             Location.HONGKONG, Location.STOCKHOLM, self.deadline, timestamp=START
         )
         EventTimestamp.objects.create(
-            originator_id=cargo.id, originator_version=1, timestamp=START
+            application_name="cargotime",
+            originator_id=cargo.id,
+            originator_version=1,
+            timestamp=START,
         )
         with self.assertRaises(IntegrityError):
             self.app.save(cargo)
@@ -116,7 +122,9 @@ class TestAtomicity(TransactionTestCase):
         )
         recorder.insert_events([event], **{EVENT_TIMESTAMPS_KWARG: []})
         # Index rows for versions that are free, passed with an event that is not.
-        rows = [(originator_id, 7, START), (uuid4(), 1, START)]
+        state = ("HONGKONG", "STOCKHOLM", START, "NOT_RECEIVED", "NOT_ROUTED", False)
+        state += (None, None, None)
+        rows = [(originator_id, 7, START, *state), (uuid4(), 1, START, *state)]
         with self.assertRaises(IntegrityError):
             recorder.insert_events([event], **{EVENT_TIMESTAMPS_KWARG: rows})
         assert EventTimestamp.objects.count() == 0
@@ -231,7 +239,10 @@ class TestSecondaryDatabase(TestCase):
             Location.HONGKONG, Location.STOCKHOLM, self.deadline
         )
         EventTimestamp.objects.using("secondary").create(
-            originator_id=tracking_id, originator_version=2, timestamp=START
+            application_name="cargotime",
+            originator_id=tracking_id,
+            originator_version=2,
+            timestamp=START,
         )
         with self.assertRaises(IntegrityError):
             self.app.change_destination(tracking_id, Location.HAMBURG)

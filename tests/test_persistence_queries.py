@@ -229,7 +229,7 @@ class TestLookupPlan(TestCase):
 
     def check_sqlite(self, rows: list[tuple[int, int, int, str]]) -> None:
         (probe,) = [row for row in rows if "cargotime_eventtimestamp" in row[3]]
-        assert "USING COVERING INDEX cargotime_et_lookup" in probe[3], rows
+        assert "USING COVERING INDEX cargotime_et_app_lookup" in probe[3], rows
         # A sort for the lookup's ORDER BY would sit beside the probe.
         beside = [detail for _, parent, _, detail in rows if parent == probe[1]]
         assert not any("TEMP B-TREE" in detail for detail in beside), rows
@@ -255,7 +255,7 @@ class TestLookupPlan(TestCase):
         ]
         nodes = list(walk(cte))
         assert any(
-            node.get("Index Name") == "cargotime_et_lookup"
+            node.get("Index Name") == "cargotime_et_app_lookup"
             and node["Node Type"] in {"Index Only Scan", "Index Scan"}
             for node in nodes
         ), nodes

@@ -48,7 +48,6 @@ def batch_size(value: str) -> int:
 class Totals:
     def __init__(self) -> None:
         self.events = 0
-        self.foreign = 0
         self.counts = {"missing": 0, "extra": 0, "wrong": 0}
         self.shown: dict[str, list[str]] = {"missing": [], "extra": [], "wrong": []}
 
@@ -58,10 +57,9 @@ class Totals:
 
     def add(self, diff: BatchDiff) -> None:
         self.events += diff.events
-        self.foreign += diff.foreign
         self._note("missing", [_missing(row) for row in diff.missing[:SHOWN]])
         self._note("extra", [_extra(row) for row in diff.extra[:SHOWN]])
-        self._note("wrong", [_wrong(row, at) for row, at in diff.wrong[:SHOWN]])
+        self._note("wrong", [_wrong(row, want) for row, want in diff.wrong[:SHOWN]])
         self.counts["missing"] += len(diff.missing)
         self.counts["extra"] += len(diff.extra)
         self.counts["wrong"] += len(diff.wrong)
@@ -85,10 +83,17 @@ def _extra(row: IndexRow) -> str:
     )
 
 
-def _wrong(row: IndexRow, timestamp: Any) -> str:
+def _wrong(row: IndexRow, wanted: IndexRow) -> str:
+    columns = row.differences(wanted)
+    if columns == ["timestamp"]:
+        return (
+            f"{row.originator_id} v{row.originator_version}: the row says "
+            f"{row.timestamp.isoformat()}, the event is at "
+            f"{wanted.timestamp.isoformat()}"
+        )
     return (
-        f"{row.originator_id} v{row.originator_version}: the row says "
-        f"{row.timestamp.isoformat()}, the event is at {timestamp.isoformat()}"
+        f"{row.originator_id} v{row.originator_version}: the row's "
+        f"{', '.join(columns)} differ from the cargo the events rebuild"
     )
 
 
@@ -188,7 +193,7 @@ class Command(BaseCommand):
         titles = {
             "missing": "Missing rows (stored events without an index row)",
             "extra": "Extra rows (index rows without a stored cargo event)",
-            "wrong": "Wrong timestamps (rows that disagree with their event)",
+            "wrong": "Wrong rows (timestamp or state unlike what the events give)",
         }
         for kind, title in titles.items():
             count = totals.counts[kind]
@@ -199,11 +204,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {line}")
             if count > len(totals.shown[kind]):
                 self.stdout.write(f"  … and {count - len(totals.shown[kind]):,} more")
-        if totals.foreign and self.verbosity:
-            self.stdout.write(
-                f"{totals.foreign:,} rows index events that other applications "
-                "store in this database; they were not checked."
-            )
         if totals.differences:
             raise CommandError(
                 f"The timestamp index does not match the {totals.events:,} stored "
