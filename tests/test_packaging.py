@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import email
 import shutil
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 from django.test import SimpleTestCase
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,6 +78,31 @@ class WheelTests(SimpleTestCase):
         top = {name.split("/")[0] for name in self.names}
         assert {t for t in top if not t.endswith(".dist-info")} == {"cargotime"}
 
-    def test_the_wheel_requires_the_app_dependencies(self) -> None:
-        for requirement in ("Django", "eventsourcing", "eventsourcing-django"):
-            assert f"Requires-Dist: {requirement}" in self.metadata
+    def test_the_wheel_requires_the_app_dependencies_and_no_extras(self) -> None:
+        # A library leaves the psycopg build, its pool and the ciphers to the project.
+        assert self.requirements("Requires-Dist") == requirements(
+            "Django>=5.2,<5.3",
+            "eventsourcing>=9.4,<9.5",
+            "eventsourcing-django>=0.6,<0.7",
+            'psycopg>=3.2,<4; extra == "postgres"',
+        )
+
+    def test_the_wheel_offers_a_postgres_extra_of_any_psycopg_build(self) -> None:
+        message = email.message_from_string(self.metadata)
+        assert message.get_all("Provides-Extra") == ["postgres"]
+        [psycopg] = [
+            Requirement(value)
+            for value in message.get_all("Requires-Dist", [])
+            if Requirement(value).name == "psycopg"
+        ]
+        assert psycopg.extras == set()
+
+    def requirements(self, header: str) -> set[str]:
+        """Return the requirements the metadata's *header* lists, normalized."""
+        message = email.message_from_string(self.metadata)
+        return requirements(*message.get_all(header, []))
+
+
+def requirements(*lines: str) -> set[str]:
+    """Return *lines* as packaging writes requirements, so spacing and order match."""
+    return {str(Requirement(line)) for line in lines}
