@@ -46,6 +46,21 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         super().__init__(application_name, model, using)
         self.snapshot_model = snapshot_model
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not (
+            stored_events
+            or kwargs.get(EVENT_TIMESTAMPS_KWARG)
+            or kwargs.get(SNAPSHOTS_KWARG)
+        ):
+            # A save with nothing pending: no transaction, no lock, nothing stored.
+            return []
+        ids: Sequence[int] | None = super().insert_events(
+            list(stored_events), **kwargs
+        )
+        return ids
+
     def _lock_table(self) -> None:
         # _insert_events() takes the lock, in the same round trip as the inserts.
         pass
@@ -56,9 +71,6 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         # Already inside the recorder's transaction.atomic(using=self.using).
         rows: list[IndexRow] = kwargs.get(EVENT_TIMESTAMPS_KWARG) or []
         snapshots: list[StoredEvent] = kwargs.get(SNAPSHOTS_KWARG) or []
-        if not (stored_events or rows or snapshots):
-            # A save with nothing pending: nothing to store, nothing to lock.
-            return []
         connection = self._connection
         connection.ensure_connection()
         if connection.vendor == "postgresql":
