@@ -110,23 +110,93 @@ def _member[E: (Location, HandlingActivity)](
 
 
 def _voyage_number(value: object) -> str | None:
-    if value is None or isinstance(value, str):
+    # A handling event's: None when the cargo is on no voyage (received, claimed).
+    return (
+        None
+        if value is None
+        else _named_voyage(value, "A voyage number", "text or None")
+    )
+
+
+def _named_voyage(value: object, what: str, expected: str) -> str:
+    if isinstance(value, str) and value.strip():
         return value
-    msg = f"A voyage number is text or None, not {value!r}."
+    msg = f"{what} is {expected}, not {value!r}."
+    if isinstance(value, str):
+        # "" is what the next expected activity says when no voyage is expected.
+        msg += " Blank text names no voyage."
     raise ValueError(msg)
 
 
-def _instant(value: object, what: str) -> datetime:
-    if not isinstance(value, datetime) or value.utcoffset() is None:
+# The instants cargotime accepts, in UTC. The local time of an accepted event, and of
+# its estimated arrival a week later, stays within the years 2 to 9998 in every zone,
+# even at the widest offsets there ever were (about ±16 h, in local mean time). So the
+# admin's date hierarchy can step to the next year, and turn local midnight back into
+# UTC, and both databases, every zone and Python's datetimes can hold and show them.
+EARLIEST_INSTANT = datetime(2, 1, 1, tzinfo=UTC)
+END_OF_INSTANTS = datetime(9998, 1, 1, tzinfo=UTC)
+
+
+def check_instant(value: object, what: str) -> datetime:
+    """Return *value*, an aware datetime within cargotime's range, in UTC."""
+    if not isinstance(value, datetime):
         msg = f"The {what} must be a timezone-aware datetime, not {value!r}."
         raise ValueError(msg)
     try:
-        # Stored and shown as an instant: it must have one in UTC.
-        value.astimezone(UTC)
-    except OverflowError:
-        msg = f"The {what} {value.isoformat()} is out of the range of datetimes."
+        offset = value.utcoffset()
+    except (ArithmeticError, TypeError, ValueError):
+        msg = f"The {what} {value!r} has a time zone that gives no valid UTC offset."
         raise ValueError(msg) from None
-    return value
+    if offset is None:
+        msg = (
+            f"The {what} {value.isoformat()} has no UTC offset; add one, such as "
+            "+00:00 (it must be timezone-aware)."
+        )
+        raise ValueError(msg)
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not EARLIEST_INSTANT <= in_utc < END_OF_INSTANTS:
+        msg = (
+            f"The {what} {value.isoformat()} is outside the range of dates and times "
+            f"cargotime accepts: from {EARLIEST_INSTANT.isoformat()} up to, but not "
+            f"including, {END_OF_INSTANTS.isoformat()} (UTC), which every time zone "
+            "and database can show."
+        )
+        raise ValueError(msg)
+    # A plain datetime in UTC, whatever subclass or zone it came in: what is stored,
+    # what the aggregate holds in memory and what a replay reads back are the same.
+    return datetime(
+        in_utc.year,
+        in_utc.month,
+        in_utc.day,
+        in_utc.hour,
+        in_utc.minute,
+        in_utc.second,
+        in_utc.microsecond,
+        tzinfo=UTC,
+    )
+
+
+def _timestamp(value: datetime | None) -> datetime | None:
+    # None: the library stamps the event with its own aware UTC "now".
+    return None if value is None else check_instant(value, "timestamp")
+
+
+def _arrival_estimate(routed_at: datetime) -> datetime | None:
+    # In UTC, an exact week of elapsed time: wall-clock arithmetic in a zone with
+    # daylight saving time would be an hour off across a change of the clocks.
+    try:
+        return routed_at.astimezone(UTC) + ESTIMATED_TRANSIT_TIME
+    except OverflowError:
+        pass
+    # Only events stored before timestamps were checked get here, from the edges of
+    # the datetime range: their replay must still work.
+    try:
+        return routed_at + ESTIMATED_TRANSIT_TIME
+    except OverflowError:
+        return None
 
 
 def _itinerary(value: object) -> Itinerary:
@@ -140,14 +210,16 @@ def _itinerary(value: object) -> Itinerary:
         raise ValueError(msg)
     checked = []
     for leg in legs:
-        if not isinstance(leg, Leg) or not isinstance(leg.voyage_number, str):
+        if not isinstance(leg, Leg):
             msg = f"A leg is a Leg with a voyage number, not {leg!r}."
             raise ValueError(msg)
         checked.append(
             Leg(
                 origin=as_location(leg.origin).value,
                 destination=as_location(leg.destination).value,
-                voyage_number=leg.voyage_number,
+                voyage_number=_named_voyage(
+                    leg.voyage_number, "A leg's voyage number", "text"
+                ),
             )
         )
     return Itinerary(
@@ -162,7 +234,8 @@ def as_next_expected_activity(value: Any) -> NextExpectedActivity | None:
     if value is None:
         return None
     activity, location, voyage_number = value
-    return (HandlingActivity(activity), Location(location), str(voyage_number))
+    # The voyage number comes back as it went in: str() would make a stored None "None".
+    return (HandlingActivity(activity), Location(location), voyage_number)
 
 
 class Cargo(Aggregate):
@@ -243,8 +316,8 @@ class Cargo(Aggregate):
             id=tracking_id or uuid4(),
             origin=as_location(origin),
             destination=as_location(destination),
-            arrival_deadline=_instant(arrival_deadline, "arrival deadline"),
-            timestamp=timestamp,
+            arrival_deadline=check_instant(arrival_deadline, "arrival deadline"),
+            timestamp=_timestamp(timestamp),
         )
 
     def change_destination(
@@ -254,7 +327,7 @@ class Cargo(Aggregate):
         self.trigger_event(
             self.DestinationChanged,
             destination=as_location(destination),
-            timestamp=timestamp,
+            timestamp=_timestamp(timestamp),
         )
 
     def assign_route(
@@ -262,7 +335,9 @@ class Cargo(Aggregate):
     ) -> None:
         """Route the cargo along *itinerary*."""
         self.trigger_event(
-            self.RouteAssigned, route=_itinerary(itinerary), timestamp=timestamp
+            self.RouteAssigned,
+            route=_itinerary(itinerary),
+            timestamp=_timestamp(timestamp),
         )
 
     def register_handling_event(
@@ -274,6 +349,7 @@ class Cargo(Aggregate):
         timestamp: datetime | None = None,
     ) -> None:
         """Record that *location* did *handling_activity* with the cargo."""
+        timestamp = _timestamp(timestamp)
         voyage_number = _voyage_number(voyage_number)
         location = as_location(location)
         handling_activity = as_handling_activity(handling_activity)
@@ -346,7 +422,7 @@ class Cargo(Aggregate):
             cargo._route = self.route
             cargo._routing_status = "ROUTED"
             # From the event's own time, so that replay is deterministic.
-            cargo._estimated_time_of_arrival = self.timestamp + ESTIMATED_TRANSIT_TIME
+            cargo._estimated_time_of_arrival = _arrival_estimate(self.timestamp)
             cargo._next_expected_activity = self._first_activity(cargo)
             cargo._is_misdirected = False
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.test import SimpleTestCase
 from eventsourcing.domain import datetime_now_with_tzinfo
@@ -15,6 +17,8 @@ from cargotime.application import (
     SearchableTimestampsApplication,
 )
 from cargotime.domain import (
+    EARLIEST_INSTANT,
+    END_OF_INSTANTS,
     REGISTERED_ROUTES,
     Cargo,
     HandlingActivity,
@@ -23,6 +27,7 @@ from cargotime.domain import (
     Leg,
     Location,
     as_next_expected_activity,
+    check_instant,
 )
 from tests.helpers import (
     CLAIM,
@@ -43,6 +48,7 @@ HONGKONG_STOCKHOLM = Itinerary(
         Leg(origin="NEWYORK", destination="STOCKHOLM", voyage_number="V2"),
     ),
 )
+MICROSECOND = timedelta(microseconds=1)
 TOKYO_STOCKHOLM = Itinerary(
     origin="TOKYO",
     destination="STOCKHOLM",
@@ -389,3 +395,190 @@ class TestSnapshot(DomainTestCase):
         app.register_handling_event(tracking_id, "V1", Location.HONGKONG, LOAD)
         cargo = app.get_cargo(tracking_id)
         assert cargo.next_expected_activity == (UNLOAD, Location.NEWYORK, "V1")
+
+
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+END = datetime(9998, 1, 1, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+class TestCheckInstant(SimpleTestCase):
+    def test_returns_a_plain_datetime_in_utc(self) -> None:
+        summer = datetime(2024, 7, 1, 14, 30, 5, 7, tzinfo=BERLIN)
+        checked = check_instant(summer, "timestamp")
+        assert checked == summer
+        assert checked.tzinfo is UTC
+        assert type(checked) is datetime
+        assert checked.isoformat() == "2024-07-01T12:30:05.000007+00:00"
+        # The second 01:30 of the night the clocks go back, told apart by fold.
+        second = datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=NEW_YORK)
+        assert check_instant(second, "timestamp") == datetime(
+            2024, 11, 3, 6, 30, tzinfo=UTC
+        )
+        assert check_instant(END - MICROSECOND, "t") == END - MICROSECOND
+        assert check_instant(EARLIEST, "t") == EARLIEST
+        assert check_instant(EARLIEST.astimezone(NEW_YORK), "t") == EARLIEST
+        assert EARLIEST_INSTANT == EARLIEST
+        assert END_OF_INSTANTS == END
+
+    def test_refuses_what_is_no_aware_datetime(self) -> None:
+        for value in ["2024-03-01T08:00Z", None, 5, date(2024, 3, 1)]:
+            with self.assertRaisesMessage(
+                ValueError, "The deadline must be a timezone-aware datetime, not"
+            ):
+                check_instant(value, "deadline")
+        with self.assertRaisesMessage(
+            ValueError,
+            "The timestamp 2024-03-01T08:00:00 has no UTC offset; add one, such as "
+            "+00:00 (it must be timezone-aware).",
+        ):
+            check_instant(datetime(2024, 3, 1, 8), "timestamp")
+
+    def test_refuses_a_zone_that_gives_no_offset(self) -> None:
+        class Broken(tzinfo):
+            def utcoffset(self, dt: datetime | None) -> timedelta:
+                return timedelta(hours=30)
+
+        with self.assertRaisesMessage(ValueError, "gives no valid UTC offset"):
+            check_instant(datetime(2024, 3, 1, tzinfo=Broken()), "timestamp")
+
+    def test_refuses_instants_outside_the_range_and_says_which_it_is(self) -> None:
+        plus_one = timezone(timedelta(hours=1))
+        minus_14 = timezone(timedelta(hours=-14))
+        for value in [
+            # No instant in UTC at all: year 0, and year 10000.
+            datetime.min.replace(tzinfo=plus_one),
+            datetime(9999, 12, 31, 23, 59, 59, tzinfo=minus_14),
+            # Instants that some zone or page cannot show.
+            datetime.min.replace(tzinfo=UTC),
+            EARLIEST - MICROSECOND,
+            datetime(2, 1, 1, 8, 59, tzinfo=ZoneInfo("Asia/Tokyo")),
+            END,
+            datetime.max.replace(tzinfo=UTC),
+        ]:
+            with self.assertRaisesMessage(
+                ValueError,
+                f"The timestamp {value.isoformat()} is outside the range of dates and "
+                "times cargotime accepts: from 0002-01-01T00:00:00+00:00 up to, but "
+                "not including, 9998-01-01T00:00:00+00:00 (UTC)",
+            ):
+                check_instant(value, "timestamp")
+
+
+class TestEveryDatetimeIsCheckedWhereItEnters(DomainTestCase):
+    def test_every_command_checks_its_timestamp_and_nothing_is_stored(self) -> None:
+        tracking_id = self.routed_cargo()
+        commands: list[Callable[[], object]] = [
+            lambda: self.book(),
+            lambda: self.app.change_destination(tracking_id, Location.AUMEL),
+            lambda: self.app.assign_route(tracking_id, HONGKONG_STOCKHOLM),
+            lambda: self.app.register_handling_event(
+                tracking_id, None, Location.HONGKONG, RECEIVE
+            ),
+        ]
+        bad_clocks: list[object] = [
+            datetime(2024, 3, 1, 8),
+            EARLIEST - MICROSECOND,
+            END,
+            "2024-03-01T08:00Z",
+        ]
+        for now in bad_clocks:
+            self.clock.now = now  # type: ignore[assignment]
+            for command in commands:
+                with self.subTest(now=now), self.assertRaises(ValueError) as raised:
+                    command()
+                assert "timestamp" in str(raised.exception)
+        assert self.app.recorder.max_notification_id() == 2
+        assert self.app.get_cargo(tracking_id).version == 2
+
+    def test_a_cargo_made_directly_checks_its_timestamps_too(self) -> None:
+        with self.assertRaisesMessage(ValueError, "has no UTC offset"):
+            Cargo.new_booking(
+                Location.HONGKONG,
+                Location.STOCKHOLM,
+                self.deadline,
+                timestamp=datetime(2024, 3, 1),
+            )
+        cargo = Cargo.new_booking(
+            Location.HONGKONG,
+            Location.STOCKHOLM,
+            self.deadline,
+            timestamp=datetime(2024, 3, 1, 9, tzinfo=BERLIN),
+        )
+        assert cargo.created_on.tzinfo is UTC
+        for command in [
+            lambda at: cargo.change_destination(Location.AUMEL, timestamp=at),
+            lambda at: cargo.assign_route(HONGKONG_STOCKHOLM, timestamp=at),
+        ]:
+            with self.assertRaisesMessage(ValueError, "outside the range"):
+                command(END)
+        assert cargo.version == 1
+
+    def test_deadlines_are_checked_and_kept_in_utc(self) -> None:
+        for deadline in [
+            datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))),
+            datetime.min.replace(tzinfo=UTC),
+            datetime.max.replace(tzinfo=UTC),
+            END,
+            datetime(2030, 1, 1),
+        ]:
+            with self.assertRaisesMessage(ValueError, "The arrival deadline"):
+                self.app.book_new_cargo(Location.HONGKONG, Location.STOCKHOLM, deadline)
+        assert self.app.recorder.max_notification_id() is None
+        deadline = datetime(2024, 3, 31, 2, 30, tzinfo=NEW_YORK)
+        cargo = self.app.get_cargo(
+            self.app.book_new_cargo(Location.HONGKONG, Location.STOCKHOLM, deadline)
+        )
+        assert cargo.arrival_deadline == deadline
+        assert cargo.arrival_deadline.tzinfo is UTC
+
+    def test_the_clock_in_a_daylight_saving_zone_gives_an_exact_week(self) -> None:
+        # Four days before Berlin's clocks go forward: a week is 167 wall-clock hours.
+        self.clock.now = datetime(2024, 3, 27, 12, tzinfo=BERLIN)
+        tracking_id = self.book()
+        self.app.assign_route(tracking_id, HONGKONG_STOCKHOLM)
+        cargo = self.app.get_cargo(tracking_id)
+        eta = cargo.estimated_time_of_arrival
+        assert eta is not None
+        assert eta.isoformat() == "2024-04-03T11:00:00+00:00"
+        assert eta - self.clock.now == timedelta(weeks=1)
+        assert cargo.modified_on.tzinfo is UTC
+
+
+class TestVoyageNumbers(DomainTestCase):
+    def test_a_leg_needs_a_voyage_number_that_names_a_voyage(self) -> None:
+        tracking_id = self.book()
+        for voyage in [None, "", "  ", 5, {"x": [1, 2]}]:
+            route = Itinerary(
+                "HONGKONG",
+                "STOCKHOLM",
+                (Leg("HONGKONG", "STOCKHOLM", voyage),),  # type: ignore[arg-type]
+            )
+            with self.assertRaisesMessage(
+                ValueError, f"A leg's voyage number is text, not {voyage!r}."
+            ):
+                self.app.assign_route(tracking_id, route)
+        assert self.app.get_cargo(tracking_id).version == 1
+
+    def test_a_handling_event_has_a_voyage_number_or_none(self) -> None:
+        tracking_id = self.routed_cargo()
+        for voyage in ["", " ", 0, ["V1"]]:
+            with self.assertRaisesMessage(
+                ValueError, f"A voyage number is text or None, not {voyage!r}."
+            ):
+                self.app.register_handling_event(
+                    tracking_id,
+                    voyage,  # type: ignore[arg-type]
+                    Location.HONGKONG,
+                    RECEIVE,
+                )
+        assert self.app.get_cargo(tracking_id).version == 2
+
+    def test_a_snapshot_gives_the_voyage_number_back_as_it_was(self) -> None:
+        # str() made a None "None"; JSON gives back what it was given.
+        assert as_next_expected_activity(["LOAD", "TOKYO", None]) == (
+            LOAD,
+            Location.TOKYO,
+            None,
+        )
