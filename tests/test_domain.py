@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -440,6 +441,12 @@ class TestCheckInstant(SimpleTestCase):
             def utcoffset(self, dt: datetime | None) -> timedelta:
                 return timedelta(hours=30)
 
+            def dst(self, dt: datetime | None) -> timedelta:
+                return timedelta(0)
+
+            def tzname(self, dt: datetime | None) -> str:
+                return "BROKEN"
+
         with self.assertRaisesMessage(ValueError, "gives no valid UTC offset"):
             check_instant(datetime(2024, 3, 1, tzinfo=Broken()), "timestamp")
 
@@ -507,10 +514,11 @@ class TestEveryDatetimeIsCheckedWhereItEnters(DomainTestCase):
             timestamp=datetime(2024, 3, 1, 9, tzinfo=BERLIN),
         )
         assert cargo.created_on.tzinfo is UTC
-        for command in [
+        commands: list[Callable[[datetime], None]] = [
             lambda at: cargo.change_destination(Location.AUMEL, timestamp=at),
             lambda at: cargo.assign_route(HONGKONG_STOCKHOLM, timestamp=at),
-        ]:
+        ]
+        for command in commands:
             with self.assertRaisesMessage(ValueError, "outside the range"):
                 command(END)
         assert cargo.version == 1
@@ -577,8 +585,5 @@ class TestVoyageNumbers(DomainTestCase):
 
     def test_a_snapshot_gives_the_voyage_number_back_as_it_was(self) -> None:
         # str() made a None "None"; JSON gives back what it was given.
-        assert as_next_expected_activity(["LOAD", "TOKYO", None]) == (
-            LOAD,
-            Location.TOKYO,
-            None,
-        )
+        activity: Any = as_next_expected_activity(["LOAD", "TOKYO", None])
+        assert activity == (LOAD, Location.TOKYO, None)
