@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-from itertools import islice
 from datetime import timedelta
+from itertools import islice
 from typing import Any, cast
 from uuid import UUID
 
