@@ -25,10 +25,16 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-# Development mode for `make run` only; without these the settings are production-safe.
-run: export DJANGO_DEBUG ?= 1
-run: export DJANGO_SECRET_KEY ?= django-insecure-cargotime-make-run-only
-run: venv
+# Development mode for this folder: a git-ignored .env that the settings read, so that
+# every manage.py command here works too. Written once, never overwritten; the key is
+# this clone's own. Without a .env, the settings are production-safe.
+.env: | $(VENV)/.installed
+	@echo "Writing .env: development mode (DJANGO_DEBUG=1) with a generated secret key"
+	@umask 077 && $(PY) -c 'import secrets; print("DJANGO_DEBUG=1"); \
+	  print("DJANGO_SECRET_KEY=django-insecure-" + secrets.token_urlsafe(50))' > $@.tmp
+	@mv $@.tmp $@
+
+run: venv .env
 	$(PY) manage.py migrate --no-input -v 1
 	$(PY) manage.py load_demo_cargo
 	$(PY) manage.py ensure_superuser
@@ -78,4 +84,4 @@ load: venv postgres
 	DATABASE_URL=$(PG_URL) $(PY) -m tests.load --seconds $(LOAD_SECONDS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 test-*.sqlite3 secondary.sqlite3 staticfiles build/cargotime_bench*
+	rm -rf $(VENV) .env db.sqlite3 test-*.sqlite3 secondary.sqlite3 staticfiles build/cargotime_bench*

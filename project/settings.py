@@ -2,18 +2,44 @@
 
 A SQLite file by default; DATABASE_URL=postgres://user:pass@host:port/name selects
 PostgreSQL. Production-safe unless the environment says otherwise: DJANGO_SECRET_KEY is
-required, and DJANGO_DEBUG=1 (which `make run` sets) turns on development mode.
+required, and DJANGO_DEBUG=1 turns on development mode. Variables that the environment
+lacks are read from BASE_DIR/.env if there is one (`make run` writes one with both).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+ENV_LINE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*)")
+
+
+def read_env_file(path: Path) -> None:
+    """Add the KEY=VALUE lines of *path* to os.environ; the environment's own win."""
+    # Into os.environ, as python-dotenv does, so that what reads the environment later
+    # (eventsourcing's CIPHER_KEY, runserver's reloaded process) sees the same values.
+    if not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        found = ENV_LINE.fullmatch(line.strip())
+        if not found:
+            # The line itself may hold a secret: name it by its number only.
+            raise ImproperlyConfigured(f"{path}, line {number}: expected KEY=VALUE.")
+        value = found["value"]
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        os.environ.setdefault(found["key"], value)
+
+
+read_env_file(BASE_DIR / ".env")
 
 
 def env_flag(name: str, default: bool) -> bool:
@@ -44,13 +70,16 @@ def env_int(name: str, default: int) -> int:
 
 DEBUG = env_flag("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
+# A blank key counts as none: Django would sign sessions with whitespace.
+if not SECRET_KEY.strip():
     if not DEBUG:
+        problem = "is only whitespace" if SECRET_KEY else "is not set"
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. In production, set it to a long random "
+            f"DJANGO_SECRET_KEY {problem}. In production, set it to a long random "
             "value, such as the output of: python -c 'import secrets; "
-            "print(secrets.token_urlsafe(50))'. For local development, use "
-            "`make run`, or set DJANGO_DEBUG=1."
+            "print(secrets.token_urlsafe(50))'. For local development, run "
+            "`make run` once: it writes a git-ignored .env with a development key, "
+            "which every manage.py command in this folder reads."
         )
     SECRET_KEY = "django-insecure-cargotime-development-only"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
@@ -60,10 +89,15 @@ if not DEBUG:
     # HTTPS only; behind a proxy that terminates TLS, see SECURE_PROXY_SSL_HEADER below.
     SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 3600)
+    # Off unless the deployer turns them on, as in Django: they bind every subdomain of
+    # the domain to HTTPS, preload for good (and the list wants a max-age of a year).
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag(
-        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True
+        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False
     )
-    SECURE_HSTS_PRELOAD = env_flag("DJANGO_SECURE_HSTS_PRELOAD", True)
+    SECURE_HSTS_PRELOAD = env_flag("DJANGO_SECURE_HSTS_PRELOAD", False)
+    # `check --deploy` would ask for both; whether the whole domain is HTTPS only is a
+    # decision the deployer makes with the two variables above, not a project default.
+    SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 if env_flag("DJANGO_SECURE_PROXY_SSL_HEADER", False):
@@ -148,3 +182,21 @@ STORAGES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Twelve-factor: logs go to stderr, for whatever runs the process to keep. Django's own
+# default prints errors only with DEBUG on, and otherwise mails them to ADMINS (none).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "stderr": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "stderr"},
+    },
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
+    "loggers": {
+        # Replaces Django's handlers for it; its errors carry their tracebacks.
+        "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}

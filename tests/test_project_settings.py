@@ -4,6 +4,7 @@ import os
 import re
 import runpy
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,13 +29,68 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "cargo.example.com, 127.0.0.1",
 }
 DJANGO_VARIABLES = re.compile(r"^DJANGO_")
+# A view that fails, served by the production settings in a process of its own.
+FAILING_VIEW = """
+import sys, types
+import django
+from django.conf import settings
+from django.test import Client
+from django.urls import path
+
+django.setup()
+
+def fail(request):
+    raise RuntimeError("the view failed on purpose")
+
+urls = types.ModuleType("failing_urls")
+urls.urlpatterns = [path("fail/", fail)]
+sys.modules["failing_urls"] = urls
+settings.ROOT_URLCONF = "failing_urls"
+client = Client(raise_request_exception=False, headers={"host": "127.0.0.1"})
+print(client.get("/fail/", secure=True).status_code)
+"""
 
 
-def project_settings(**environ: str) -> dict[str, Any]:
-    """Run project/settings.py afresh in *environ* (and no other DJANGO_ variable)."""
+def clone(base: Path, env_file: str | None = None) -> Path:
+    """Copy the demo project into *base*, with *env_file* as its .env."""
+    shutil.copy(ROOT / "manage.py", base / "manage.py")
+    shutil.copy(ROOT / "Makefile", base / "Makefile")
+    shutil.copytree(
+        ROOT / "project",
+        base / "project",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    if env_file is not None:
+        (base / ".env").write_text(env_file, encoding="utf-8")
+    return base
+
+
+def project_settings(env_file: str | None = None, **environ: str) -> dict[str, Any]:
+    """Run project/settings.py afresh, with *env_file* as its .env, in *environ*."""
+    # In a folder of its own: a .env that `make run` wrote here must not count.
     clean = {k: v for k, v in os.environ.items() if not DJANGO_VARIABLES.match(k)}
-    with mock.patch.dict(os.environ, {**clean, **environ}, clear=True):
-        return runpy.run_path(str(ROOT / "project" / "settings.py"))
+    with (
+        tempfile.TemporaryDirectory() as base,
+        mock.patch.dict(os.environ, {**clean, **environ}, clear=True),
+    ):
+        settings_py = clone(Path(base), env_file) / "project" / "settings.py"
+        return runpy.run_path(str(settings_py))
+
+
+def manage_in(
+    base: Path, *args: str, environ: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run manage.py of the clone at *base*, in *environ* and its own SQLite file."""
+    clean = {k: v for k, v in os.environ.items() if not DJANGO_VARIABLES.match(k)}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=base,
+        # The clone's project/ comes first on the path (its folder); cargotime, ROOT's.
+        env={**clean, "PYTHONPATH": str(ROOT), "DATABASE_URL": "", **environ},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 class ProjectSettingsTests(SimpleTestCase):
@@ -44,8 +100,23 @@ class ProjectSettingsTests(SimpleTestCase):
         ):
             project_settings()
 
+    def test_a_secret_key_of_whitespace_is_refused(self) -> None:
+        for key in (" ", "\t\n  "):
+            with (
+                self.subTest(key=key),
+                self.assertRaisesMessage(
+                    ImproperlyConfigured, "DJANGO_SECRET_KEY is only whitespace"
+                ),
+            ):
+                project_settings(DJANGO_SECRET_KEY=key)
+        with self.assertRaisesMessage(
+            ImproperlyConfigured, "DJANGO_SECRET_KEY is only whitespace"
+        ):
+            project_settings("DJANGO_SECRET_KEY='   '\n")
+
     def test_manage_py_says_why_it_refuses(self) -> None:
-        result = manage("check", environ={})
+        with tempfile.TemporaryDirectory() as base:
+            result = manage_in(clone(Path(base)), "check", environ={})
         assert result.returncode != 0
         assert "DJANGO_SECRET_KEY is not set" in result.stderr
         assert "make run" in result.stderr
@@ -58,7 +129,10 @@ class ProjectSettingsTests(SimpleTestCase):
         assert values["SECURE_SSL_REDIRECT"] is True
         assert values["SESSION_COOKIE_SECURE"] is True
         assert values["CSRF_COOKIE_SECURE"] is True
-        assert values["SECURE_HSTS_SECONDS"] > 0
+        assert values["SECURE_HSTS_SECONDS"] == 3600
+        # Django's defaults: whether every subdomain is HTTPS is the deployer's call.
+        assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False
+        assert values["SECURE_HSTS_PRELOAD"] is False
         assert values["STORAGES"]["staticfiles"]["BACKEND"] == (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
@@ -91,11 +165,15 @@ class ProjectSettingsTests(SimpleTestCase):
             **PRODUCTION,
             DJANGO_SECURE_SSL_REDIRECT="0",
             DJANGO_SECURE_HSTS_SECONDS="31536000",
+            DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
+            DJANGO_SECURE_HSTS_PRELOAD="true",
             DJANGO_SECURE_PROXY_SSL_HEADER="true",
             DJANGO_CSRF_TRUSTED_ORIGINS="https://cargo.example.com",
         )
         assert values["SECURE_SSL_REDIRECT"] is False
         assert values["SECURE_HSTS_SECONDS"] == 31536000
+        assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+        assert values["SECURE_HSTS_PRELOAD"] is True
         assert values["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
         assert values["CSRF_TRUSTED_ORIGINS"] == ["https://cargo.example.com"]
 
@@ -111,11 +189,148 @@ class ProjectSettingsTests(SimpleTestCase):
                 project_settings(**PRODUCTION, **{name: value})
 
     def test_check_deploy_is_clean_in_production(self) -> None:
-        result = manage(
-            "check", "--deploy", "--fail-level", "WARNING", environ=PRODUCTION
+        # With the HSTS choices left at Django's defaults, and with both turned on.
+        turned_on = {
+            "DJANGO_SECURE_HSTS_SECONDS": "31536000",
+            "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+            "DJANGO_SECURE_HSTS_PRELOAD": "1",
+        }
+        for environ in (PRODUCTION, {**PRODUCTION, **turned_on}):
+            with self.subTest(environ=environ), tempfile.TemporaryDirectory() as base:
+                result = manage_in(
+                    clone(Path(base)),
+                    *("check", "--deploy", "--fail-level", "WARNING"),
+                    environ=environ,
+                )
+                assert result.returncode == 0, result.stderr
+                assert "System check identified no issues" in result.stdout
+
+    def test_https_responses_carry_hsts_for_the_host_alone(self) -> None:
+        production = project_settings(**PRODUCTION)
+        hsts = {k: v for k, v in production.items() if k.startswith("SECURE_HSTS_")}
+        with override_settings(SECURE_SSL_REDIRECT=True, **hsts):
+            assert Client().get("/admin/login/").status_code == 301
+            response = Client().get("/admin/login/", secure=True)
+        assert response.status_code == 200
+        assert response["Strict-Transport-Security"] == "max-age=3600"
+
+
+class EnvFileTests(SimpleTestCase):
+    """After `make run`, its .env makes every manage.py command of the clone work."""
+
+    def test_make_run_writes_a_development_env_file_once(self) -> None:
+        with tempfile.TemporaryDirectory() as temp:
+            base = clone(Path(temp))
+            venv = Path(sys.executable).parent.parent
+            # The virtualenv is this one, and make must not reinstall it.
+            make = ["make", "--no-print-directory", f"VENV={venv}"]
+            make += ["-o", f"{venv}/.installed", ".env"]
+            written = subprocess.run(make, cwd=base, capture_output=True, text=True)
+            assert written.returncode == 0, written.stderr
+            env_file = base / ".env"
+            first = env_file.read_text(encoding="utf-8")
+            assert env_file.stat().st_mode & 0o077 == 0  # Only its owner may read it.
+            values = dict(line.split("=", 1) for line in first.splitlines())
+            assert values.keys() == {"DJANGO_DEBUG", "DJANGO_SECRET_KEY"}
+            assert values["DJANGO_DEBUG"] == "1"
+            # Django's check --deploy knows this prefix for a key not fit to deploy.
+            assert values["DJANGO_SECRET_KEY"].startswith("django-insecure-")
+            assert len(values["DJANGO_SECRET_KEY"]) >= 50 + len("django-insecure-")
+
+            again = subprocess.run(make, cwd=base, capture_output=True, text=True)
+            assert again.returncode == 0, again.stderr
+            assert env_file.read_text(encoding="utf-8") == first
+            for args in (["check"], ["migrate", "--no-input"], ["changepassword"]):
+                with self.subTest(args=args):
+                    result = manage_in(base, *args, environ={})
+                    assert "ImproperlyConfigured" not in result.stderr
+                    assert "Traceback" not in result.stderr
+            assert manage_in(base, "check", environ={}).returncode == 0
+
+        with tempfile.TemporaryDirectory() as temp:
+            other = clone(Path(temp))
+            subprocess.run(make, cwd=other, capture_output=True, check=True)
+            assert (other / ".env").read_text(encoding="utf-8") != first
+
+    def test_settings_read_the_env_file(self) -> None:
+        env_file = "\n".join(
+            [
+                "# Written by make run",
+                "",
+                "DJANGO_DEBUG=1",
+                'DJANGO_SECRET_KEY = "a key from the file"',
+                "DJANGO_TIME_ZONE='Europe/Berlin'",
+            ]
         )
+        values = project_settings(env_file)
+        assert values["DEBUG"] is True
+        assert values["SECRET_KEY"] == "a key from the file"
+        assert values["TIME_ZONE"] == "Europe/Berlin"
+
+    def test_the_environment_wins_over_the_env_file(self) -> None:
+        env_file = "DJANGO_DEBUG=1\nDJANGO_SECRET_KEY=from-the-file\n"
+        values = project_settings(env_file, **PRODUCTION, DJANGO_DEBUG="0")
+        assert values["DEBUG"] is False
+        assert values["SECRET_KEY"] == PRODUCTION["DJANGO_SECRET_KEY"]
+        assert values["SECURE_SSL_REDIRECT"] is True
+
+    def test_the_env_file_reaches_the_environment_of_what_runs_later(self) -> None:
+        # As python-dotenv does: eventsourcing, say, reads CIPHER_KEY from os.environ.
+        read = "import os; print(os.environ['EXAMPLE_TOKEN'])"
+        with tempfile.TemporaryDirectory() as temp:
+            base = clone(Path(temp), "DJANGO_DEBUG=1\nEXAMPLE_TOKEN=from-the-file\n")
+            result = manage_in(base, "shell", "--no-imports", "-c", read, environ={})
         assert result.returncode == 0, result.stderr
-        assert "System check identified no issues (0 silenced)." in result.stdout
+        assert result.stdout.strip() == "from-the-file"
+
+    def test_a_malformed_line_is_named_by_its_number_only(self) -> None:
+        with self.assertRaises(ImproperlyConfigured) as caught:
+            project_settings("DJANGO_DEBUG=1\nexport DJANGO_SECRET_KEY s3cret\n")
+        assert "line 2: expected KEY=VALUE" in str(caught.exception)
+        assert "s3cret" not in str(caught.exception)
+
+    def test_without_an_env_file_or_a_key_production_refuses_to_start(self) -> None:
+        with self.assertRaisesMessage(
+            ImproperlyConfigured, "DJANGO_SECRET_KEY is not set"
+        ):
+            project_settings("# DJANGO_SECRET_KEY=commented-out\n")
+
+    def test_git_ignores_the_env_file(self) -> None:
+        ignored = subprocess.run(
+            ["git", "check-ignore", "--quiet", "--no-index", ".env"], cwd=ROOT
+        )
+        assert ignored.returncode == 0
+
+
+class LoggingTests(SimpleTestCase):
+    def test_a_server_error_writes_its_traceback_to_stderr(self) -> None:
+        # Without DEBUG, Django's default logging would only mail ADMINS, who are none.
+        clean = {k: v for k, v in os.environ.items() if not DJANGO_VARIABLES.match(k)}
+        for debug in ("0", "1"):
+            with self.subTest(debug=debug), tempfile.TemporaryDirectory() as temp:
+                # Debug's error page may look up the user: give it a database.
+                database = f"sqlite:///{Path(temp) / 'db.sqlite3'}"
+                result = subprocess.run(
+                    [sys.executable, "-c", FAILING_VIEW],
+                    cwd=ROOT,
+                    env={
+                        **clean,
+                        **PRODUCTION,
+                        "DJANGO_DEBUG": debug,
+                        "DATABASE_URL": database,
+                        "DJANGO_SETTINGS_MODULE": "project.settings",
+                    },
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                assert result.returncode == 0, result.stderr
+                assert result.stdout.strip() == "500"
+                assert "ERROR django.request: Internal Server Error: /fail/" in (
+                    result.stderr
+                )
+                assert result.stderr.count("Traceback (most recent call last)") == 1
+                assert "RuntimeError: the view failed on purpose" in result.stderr
 
 
 class StaticFilesTests(SimpleTestCase):
@@ -167,6 +382,8 @@ class GunicornTests(TransactionTestCase):
         self.addCleanup(root.cleanup)
         environ = {
             **PRODUCTION,
+            # Set, so that a .env that `make run` wrote here cannot turn debug on.
+            "DJANGO_DEBUG": "0",
             "DATABASE_URL": self.database_url(),
             "DJANGO_STATIC_ROOT": root.name,
             "DJANGO_SECURE_PROXY_SSL_HEADER": "1",
