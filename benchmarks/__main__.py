@@ -32,7 +32,7 @@ def main() -> int:
         help="comma-separated: sqlite,postgres",
     )
     parser.add_argument("--snapshot-interval", type=int, default=None)
-    parser.add_argument("--targets", default="1,2,3,4,5,6", help="comma-separated")
+    parser.add_argument("--targets", default="1,2,3,4,5,6,7", help="comma-separated")
     args = parser.parse_args()
 
     runs: list[dict[str, Any]] = []

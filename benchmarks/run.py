@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--snapshot-interval", type=int, default=None)
-    parser.add_argument("--targets", default="1,2,3,4,5,6")
+    parser.add_argument("--targets", default="1,2,3,4,5,6,7")
     args = parser.parse_args(argv)
     chosen = {int(number) for number in args.targets.split(",")}
 
@@ -160,11 +160,13 @@ def run(
         (4, lambda: targets.store_size(bench)),
         (5, lambda: targets.history_length(bench)),
         (6, lambda: targets.admin_json(bench)),
+        (7, lambda: targets.picker_search(bench)),
     ]
     comparisons = []
     for number, step in steps:
-        # 5 and 6 read the 10-event cargos that 3 stores.
-        if number in chosen or (number == 3 and chosen & {5, 6}):
+        # 5 and 6 read the 10-event cargos that 3 stores; 7 searches 4's stores.
+        needed = (number == 3 and chosen & {5, 6}) or (number == 4 and 7 in chosen)
+        if number in chosen or needed:
             began = time.monotonic()
             comparison = step()
             if comparison is not None and number in chosen:

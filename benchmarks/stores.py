@@ -130,10 +130,20 @@ def fill(alias: str, rows: int, *, events: bool = True) -> None:
         source = "filler AS f, " + (
             "v" if connection.vendor == "sqlite" else "generate_series(1, 10) AS v(k)"
         )
+        # Each made-up cargo goes from one of the places to another, as users' do,
+        # so that the picker's search by place finds some of them and not others.
+        codes = [location.value for location in Location]
+
+        def place(shift: int) -> str:
+            whens = " ".join(f"WHEN {n} THEN '{code}'" for n, code in enumerate(codes))
+            return f"CASE (f.i + {shift}) % {len(codes)} {whens} END"
+
         cursor.execute(
             f"{versions}INSERT INTO cargotime_eventtimestamp "
-            '(originator_id, originator_version, "timestamp") '
-            f"SELECT f.id, v.k, {instant} FROM {source} ORDER BY f.id, v.k"
+            '(application_name, originator_id, originator_version, "timestamp", '
+            "origin, destination, transport_status, routing_status, is_misdirected) "
+            f"SELECT 'cargotime', f.id, v.k, {instant}, {place(0)}, {place(3)}, "
+            f"'IN_PORT', 'ROUTED', FALSE FROM {source} ORDER BY f.id, v.k"
         )
         if events:
             cursor.execute(

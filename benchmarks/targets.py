@@ -18,6 +18,12 @@ from benchmarks import stores
 from benchmarks.harness import Comparison, alternate, median_ms, per_second
 from benchmarks.stores import History
 from cargotime.application import BookingApplication, SearchableTimestampsApplication
+from cargotime.cargo_list import (
+    CARGOS_PER_PAGE,
+    describe_cargos,
+    find_cargos,
+    page_of,
+)
 from cargotime.domain import Cargo
 from cargotime.persistence import SearchableTimestampsRecorder
 
@@ -224,6 +230,32 @@ def store_size(bench: Bench) -> Comparison:
         f"{bench.sizes.small_store:,} index rows, p50",
         "ms",
         (("large store", reading("large")), ("small store", reading("small"))),
+        1.2,
+        higher_is_better=False,
+    )
+
+
+def picker_search(bench: Bench) -> Comparison:
+    """7. The picker's first page of a search by place, in the stores of target 4."""
+    queries = ["hong", "nlrtm", "kyo", "AUMEL", "stock"]
+
+    def searching(alias: str) -> Callable[[], float]:
+        app = bench.cargotime(alias)
+
+        def search(query: str) -> int:
+            page = page_of(find_cargos(app, query), 1, CARGOS_PER_PAGE)
+            return len(describe_cargos(app, page.rows))
+
+        return lambda: median_ms(
+            search, [bench.random.choice(queries) for _ in range(bench.sizes.reads)]
+        )
+
+    return bench.comparison(
+        7,
+        f"Picker search by place, {bench.sizes.large_store // 10:,} vs "
+        f"{bench.sizes.small_store // 10:,} cargos, p50",
+        "ms",
+        (("large store", searching("large")), ("small store", searching("small"))),
         1.2,
         higher_is_better=False,
     )

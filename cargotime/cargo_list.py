@@ -15,6 +15,9 @@ from cargotime.domain import Location
 from cargotime.models import EventTimestamp
 from cargotime.timeline import index_rows
 
+# Cargos a page of the picker lists.
+CARGOS_PER_PAGE = 25
+
 _TRACKING_ID_PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
 
 # Shown for a row indexed before the index held states, until `rebuild` fills it.
