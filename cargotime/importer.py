@@ -25,8 +25,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from cargotime.application import BookingApplication
-from cargotime.domain import Cargo, HandlingActivity, Itinerary, Leg, Location
+from cargotime.application import BookingApplication, as_tracking_id
+from cargotime.domain import (
+    Cargo,
+    HandlingActivity,
+    Itinerary,
+    Leg,
+    Location,
+    as_handling_activity,
+    as_location,
+    check_instant,
+)
 
 FIELDS: Mapping[str, frozenset[str]] = {
     "BookingStarted": frozenset({"origin", "destination", "arrival_deadline"}),
@@ -37,6 +46,11 @@ FIELDS: Mapping[str, frozenset[str]] = {
     ),
 }
 COMMON = frozenset({"tracking_id", "timestamp", "type"})
+ROUTE_FIELDS = frozenset({"origin", "destination", "legs"})
+LEG_FIELDS = frozenset({"origin", "destination", "voyage_number"})
+ROUTE_SHAPE = (
+    "route must be {origin, destination, legs: [{origin, destination, voyage_number}]}"
+)
 
 
 class HistoryError(ValueError):
@@ -74,11 +88,37 @@ def read_json_lines(lines: Iterable[str]) -> list[HistoryEvent]:
         if not text.strip():
             continue
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_object)
         except json.JSONDecodeError as error:
             raise HistoryError(number, f"not valid JSON: {error.msg}") from None
+        except RecursionError:
+            raise HistoryError(
+                number, "not an event: its JSON is nested too deeply to read"
+            ) from None
+        except _DuplicateKey as error:
+            raise HistoryError(
+                number, f"the key {error.key!r} is given twice in one object"
+            ) from None
         events.append(parse_event(number, data))
     return events
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys; an import takes neither silently.
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return data
 
 
 def parse_event(line: int, data: Any) -> HistoryEvent:
@@ -98,7 +138,7 @@ def parse_event(line: int, data: Any) -> HistoryEvent:
     if unknown := sorted(set(data) - allowed):
         raise HistoryError(line, f"{kind} has no field {', '.join(unknown)}")
     try:
-        tracking_id = UUID(str(data["tracking_id"]))
+        tracking_id = as_tracking_id(data["tracking_id"])
     except ValueError:
         raise HistoryError(
             line, f"tracking_id {data['tracking_id']!r} is no UUID"
@@ -116,7 +156,7 @@ def import_history(
     summary = ImportSummary()
     cargos: dict[UUID, Cargo] = {}
     last_line: dict[UUID, int] = {}
-    now = app.clock()
+    now = check_instant(app.clock(), "time of the application's clock")
     for event in events:
         if event.timestamp > now:
             raise HistoryError(
@@ -199,7 +239,7 @@ def _apply(cargo: Cargo, event: HistoryEvent) -> None:
             cargo.register_handling_event(
                 values.get("voyage_number"),
                 _location(line, values["location"]),
-                _choice(line, "handling_activity", HandlingActivity, values),
+                _activity(line, values["handling_activity"]),
                 timestamp=at,
             )
     except HistoryError:
@@ -210,54 +250,65 @@ def _apply(cargo: Cargo, event: HistoryEvent) -> None:
 
 
 def _instant(line: int, name: str, value: Any) -> datetime:
-    try:
-        instant = datetime.fromisoformat(str(value))
-    except ValueError:
+    if isinstance(value, str):
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            raise HistoryError(
+                line, f"{name} {value!r} is not an ISO 8601 datetime"
+            ) from None
+    elif isinstance(value, datetime):
+        # From Python callers of parse_event().
+        instant = value
+    else:
         raise HistoryError(
-            line, f"{name} {value!r} is not an ISO 8601 datetime"
-        ) from None
-    if instant.utcoffset() is None:
-        raise HistoryError(
-            line, f"{name} {value!r} has no UTC offset; add one, such as +00:00"
+            line, f"{name} {value!r} is not an ISO 8601 datetime in a string"
         )
-    return instant
+    try:
+        return check_instant(instant, name)
+    except ValueError as error:
+        raise HistoryError(line, str(error)) from None
 
 
 def _location(line: int, value: Any) -> Location:
-    return _choice(line, "location", Location, {"location": value})
-
-
-def _choice[T: (Location, HandlingActivity)](
-    line: int, name: str, enum: type[T], values: Mapping[str, Any]
-) -> T:
-    value = values[name]
     try:
-        return enum[str(value)]
-    except KeyError:
-        known = ", ".join(member.name for member in enum)
+        return as_location(value)
+    except ValueError:
+        known = ", ".join(member.value for member in Location)
         raise HistoryError(
-            line, f"unknown {name} {value!r}; expected one of {known}"
+            line, f"unknown location {value!r}; expected one of {known}"
+        ) from None
+
+
+def _activity(line: int, value: Any) -> HandlingActivity:
+    try:
+        return as_handling_activity(value)
+    except ValueError:
+        known = ", ".join(member.value for member in HandlingActivity)
+        raise HistoryError(
+            line, f"unknown handling_activity {value!r}; expected one of {known}"
         ) from None
 
 
 def _itinerary(line: int, value: Any) -> Itinerary:
-    try:
-        legs = tuple(
+    # Only the shape is checked here; the domain checks the values, as it does for
+    # every route, and _apply names its refusal by line.
+    if not isinstance(value, dict) or set(value) != ROUTE_FIELDS:
+        raise HistoryError(line, ROUTE_SHAPE)
+    legs = value["legs"]
+    if not isinstance(legs, list) or not all(
+        isinstance(leg, dict) and set(leg) == LEG_FIELDS for leg in legs
+    ):
+        raise HistoryError(line, ROUTE_SHAPE)
+    return Itinerary(
+        origin=value["origin"],
+        destination=value["destination"],
+        legs=tuple(
             Leg(
-                origin=_location(line, leg["origin"]).value,
-                destination=_location(line, leg["destination"]).value,
-                voyage_number=str(leg["voyage_number"]),
+                origin=leg["origin"],
+                destination=leg["destination"],
+                voyage_number=leg["voyage_number"],
             )
-            for leg in value["legs"]
-        )
-        return Itinerary(
-            origin=_location(line, value["origin"]).value,
-            destination=_location(line, value["destination"]).value,
-            legs=legs,
-        )
-    except (KeyError, TypeError):
-        raise HistoryError(
-            line,
-            "route must be {origin, destination, legs: [{origin, destination, "
-            "voyage_number}]}",
-        ) from None
+            for leg in legs
+        ),
+    )
