@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from django.utils import timezone
+
+from cargotime.domain import check_instant
 
 # Typed instead of a datetime, it means the moment the request is served.
 NOW = "now"
@@ -29,10 +31,9 @@ def parse_instant(text: str, zone: tzinfo) -> datetime:
     if parsed.tzinfo is None:
         parsed = timezone.make_aware(parsed, zone)
     try:
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        msg = f"“{text}” is outside the range of dates that can be looked up."
-        raise InstantError(msg) from None
+        return check_instant(parsed, "date and time")
+    except ValueError as error:
+        raise InstantError(str(error)) from None
 
 
 def _parse_iso(text: str) -> datetime | None:
@@ -62,9 +63,8 @@ def in_zone(value: datetime, zone: tzinfo) -> datetime:
 def format_instant(value: datetime, zone: tzinfo) -> str:
     """Return *value* in *zone* as "2024-05-01 14:30:05.123456 +09:00"."""
     local = in_zone(value, zone)
-    text = local.strftime("%Y-%m-%d %H:%M:%S")
-    if local.microsecond:
-        text += f".{local.microsecond:06d}"
+    # isoformat(), not strftime("%Y"): that writes the year 2 as "2", not "0002".
+    text = local.replace(tzinfo=None).isoformat(sep=" ")
     return f"{text} {_offset(local)}"
 
 
@@ -75,10 +75,7 @@ def format_input(value: datetime, zone: tzinfo) -> str:
     except OverflowError:
         # No such date in *zone*: with its offset, the input still reads it exactly.
         return value.isoformat()
-    text = local.strftime("%Y-%m-%dT%H:%M:%S")
-    if local.microsecond:
-        text += f".{local.microsecond:06d}"
-    return text
+    return local.replace(tzinfo=None).isoformat()
 
 
 def describe_zone(zone: tzinfo, at: datetime | None = None) -> str:
@@ -96,5 +93,10 @@ def zone_name(zone: tzinfo, at: datetime | None = None) -> str:
 
 
 def _offset(value: datetime) -> str:
-    offset = value.strftime("%z") or "+0000"
-    return f"{offset[:3]}:{offset[3:5]}"
+    # "+09:00"; with its seconds where a zone's old local mean time has some, such as
+    # Tokyo's +09:18:59 before 1888, so that the text names the instant exactly.
+    offset = value.utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes, seconds = divmod(int(abs(offset).total_seconds()), 60)
+    text = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return f"{text}:{seconds:02d}" if seconds else text

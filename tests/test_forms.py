@@ -62,6 +62,30 @@ class TestTimeTravelForm(SimpleTestCase):
             assert not form.is_valid()
             assert "less than or equal to" in form.errors[field][0]
 
+    @override_settings(TIME_ZONE="Asia/Tokyo")
+    def test_explains_an_instant_outside_the_range(self) -> None:
+        # Year 1 in Tokyo is year 0 in UTC, and no page could show 9999.
+        form = TimeTravelForm(
+            {
+                "tracking_id": TRACKING_ID,
+                "at": "0001-01-01 00:00",
+                "compare_at": "9999-12-31T23:59:59Z",
+            }
+        )
+        assert not form.is_valid()
+        for field in ["at", "compare_at"]:
+            message = str(form.errors[field][0])
+            assert message.startswith("The date and time "), message
+            assert "is outside the range of dates and times cargotime accepts: " in (
+                message
+            )
+            assert "from 0002-01-01T00:00:00+00:00 up to, but not including, " in (
+                message
+            )
+        form = TimeTravelForm({"tracking_id": TRACKING_ID, "at": "0002-01-01T00:00Z"})
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["at"] == datetime(2, 1, 1, tzinfo=UTC)
+
     def test_explains_a_bad_tracking_id(self) -> None:
         form = TimeTravelForm({"tracking_id": "3f2a9c1e"})
         assert not form.is_valid()

@@ -73,6 +73,34 @@ class TestParseInstant(SimpleTestCase):
             with self.assertRaisesMessage(InstantError, "outside the range"):
                 parse_instant(text, UTC)
 
+    def test_refuses_instants_some_zone_page_or_database_cannot_show(self) -> None:
+        # The domain's one check: the window that every datetime entering passes.
+        for text, zone in [
+            ("0001-12-31T23:59:59.999999Z", UTC),
+            ("0002-01-01 09:18", TOKYO),  # Tokyo's local mean time: still year 1.
+            ("9998-01-01T00:00Z", UTC),
+            ("9998-01-01 09:00", TOKYO),
+            ("9999-12-31T23:59:59.999999", NEW_YORK),
+        ]:
+            with (
+                self.subTest(text=text),
+                self.assertRaisesMessage(
+                    InstantError,
+                    "is outside the range of dates and times cargotime accepts: from "
+                    "0002-01-01T00:00:00+00:00 up to, but not including, "
+                    "9998-01-01T00:00:00+00:00 (UTC)",
+                ),
+            ):
+                parse_instant(text, zone)
+
+    def test_reads_the_first_and_last_instants_accepted(self) -> None:
+        assert parse_instant("0002-01-01 09:18:59", TOKYO) == datetime(
+            2, 1, 1, tzinfo=UTC
+        )
+        assert parse_instant("9998-01-01T13:59:59.999999+14:00", UTC) == datetime(
+            9997, 12, 31, 23, 59, 59, 999999, tzinfo=UTC
+        )
+
     def test_returns_utc(self) -> None:
         assert parse_instant("2024-03-01 17:00", TOKYO).tzinfo is UTC
 
@@ -97,6 +125,19 @@ class TestFormat(SimpleTestCase):
             format_input(datetime(2024, 3, 1, 8, tzinfo=UTC), UTC)
             == "2024-03-01T08:00:00"
         )
+
+    def test_writes_early_years_with_four_digits_and_offsets_with_seconds(
+        self,
+    ) -> None:
+        # strftime wrote the year 2 as "2", which the input could not read back, and
+        # cut Tokyo's local mean time, +09:18:59, to +09:18.
+        earliest = datetime(2, 1, 1, tzinfo=UTC)
+        assert format_instant(earliest, UTC) == "0002-01-01 00:00:00 +00:00"
+        assert format_instant(earliest, TOKYO) == "0002-01-01 09:18:59 +09:18:59"
+        assert format_instant(earliest, NEW_YORK) == "0001-12-31 19:03:58 -04:56:02"
+        for zone in [UTC, TOKYO, NEW_YORK]:
+            text = format_input(earliest, zone)
+            assert parse_instant(text, zone) == earliest, text
 
     def test_names_the_zone_and_its_offset(self) -> None:
         summer = datetime(2024, 7, 1, tzinfo=UTC)
