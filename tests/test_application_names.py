@@ -18,6 +18,7 @@ from cargotime.application import SearchableTimestampsApplication
 from cargotime.apps import get_application
 from cargotime.domain import Cargo, Location
 from cargotime.models import EventTimestamp
+from cargotime.persistence import SearchableTimestampsRecorder
 from tests.cargos import DEADLINE, ship
 from tests.helpers import START, ManualClock
 
@@ -69,9 +70,12 @@ class SecondApplicationNameTests(TestCase):
             Location.TOKYO,
             Location.NLRTM,
         )
-        recorder = self.other.recorder
-        assert recorder.get_version_at_timestamp(tracking_id, START) is None
-        assert self.app.recorder.get_version_at_timestamp(tracking_id, START) == 1
+        theirs_recorder = self.other.recorder
+        ours_recorder = self.app.recorder
+        assert isinstance(theirs_recorder, SearchableTimestampsRecorder)
+        assert isinstance(ours_recorder, SearchableTimestampsRecorder)
+        assert theirs_recorder.get_version_at_timestamp(tracking_id, START) is None
+        assert ours_recorder.get_version_at_timestamp(tracking_id, START) == 1
         assert sorted(
             EventTimestamp.objects.filter(originator_id=tracking_id).values_list(
                 "application_name", "originator_version"
@@ -96,8 +100,8 @@ class SecondApplicationNameTests(TestCase):
             listed = [row.tracking_id for row, _ in picker.context["cargos"]]
             assert listed == [theirs]
             assert "? → ?" not in picker.content.decode()
-            assert self.client.get(url, {"tracking_id": ours}).status_code == 404
-            found = self.client.get(url, {"tracking_id": theirs, "format": "json"})
+            assert self.client.get(url, {"tracking_id": str(ours)}).status_code == 404
+            found = self.client.get(url, {"tracking_id": str(theirs), "format": "json"})
             assert found.json()["version"] == 3
             search = self.client.get(url, {"q": "hong"})
             assert [row.tracking_id for row, _ in search.context["cargos"]] == [theirs]

@@ -97,7 +97,7 @@ class CargoStateRowsTests(HypothesisTestCase):
         booking_alone: bool,
     ) -> None:
         at = START
-        cargo = Cargo.new_booking(
+        cargo: Cargo | None = Cargo.new_booking(
             Location.HONGKONG,
             Location.STOCKHOLM,
             START + timedelta(weeks=5),
@@ -105,6 +105,7 @@ class CargoStateRowsTests(HypothesisTestCase):
         )
         if booking_alone:
             self.app.save(cargo)
+        assert cargo is not None
         tracking_id = cargo.id
         pending = iter(steps)
         for size in batches:
