@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,18 @@ if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
 
 CARGOS_PER_PAGE = 25
+# The query parameters the page reads: its links carry these, and no others.
+PARAMETERS = (
+    "tracking_id",
+    "at",
+    "version",
+    "compare_at",
+    "q",
+    "page",
+    "events_after",
+    "events_before",
+    "format",
+)
 TEMPLATES = ["admin/cargotime/time_travel.html", "cargotime/admin/time_travel.html"]
 
 
@@ -131,7 +144,7 @@ class TimeTravelView:
             at_value=self.at_value(current),
             instant_exact=in_zone(current.instant, self.zone).isoformat(),
             permalink=self.link(
-                tracking_id=tracking_id, at=current.instant.isoformat()
+                {"tracking_id": tracking_id, "at": current.instant.isoformat()}
             ),
             previous_href=self.version_link(current, current.cargo.version - 1),
             next_href=self.version_link(current, current.cargo.version + 1),
@@ -146,7 +159,9 @@ class TimeTravelView:
                 timeline.entries,
                 current=current.event,
                 instant=current.instant,
-                link=lambda number: self.link(tracking_id=tracking_id, version=number),
+                link=lambda number: self.link(
+                    {"tracking_id": tracking_id, "version": number}
+                ),
             ),
             comparison=comparison,
             comparison_rows=self.rows(current, comparison.events.entries)
@@ -157,7 +172,7 @@ class TimeTravelView:
             )
             if comparison and comparison.events.after
             else "",
-            json_href=self.link(**{**self.request.GET.dict(), "format": "json"}),
+            json_href=self.link({**self.own_parameters(), "format": "json"}),
         )
 
     def pick(self, form: TimeTravelForm) -> HttpResponse:
@@ -168,7 +183,7 @@ class TimeTravelView:
         page = paginator.get_page(self.request.GET.get("page"))
         at = (self.request.GET.get("at") or "").strip()
         cargos = [
-            (row, self.link(tracking_id=row.tracking_id, at=at))
+            (row, self.link({"tracking_id": row.tracking_id, "at": at}))
             for row in describe_cargos(app, page.object_list)
         ]
         return self.render(
@@ -178,10 +193,12 @@ class TimeTravelView:
             query=query,
             cargos=cargos,
             cargo_page=page,
-            previous_cargos_href=self.link(q=query, at=at, page=page.number - 1)
+            previous_cargos_href=self.link(
+                {"q": query, "at": at, "page": page.number - 1}
+            )
             if page.has_previous()
             else "",
-            next_cargos_href=self.link(q=query, at=at, page=page.number + 1)
+            next_cargos_href=self.link({"q": query, "at": at, "page": page.number + 1})
             if page.has_next()
             else "",
             at_value=at,
@@ -225,7 +242,7 @@ class TimeTravelView:
             status=404,
             error=message,
             first_event_href=self.link(
-                tracking_id=tracking_id, version=error.span.first_version
+                {"tracking_id": tracking_id, "version": error.span.first_version}
             ),
             at_value=form.data.get("at", ""),
         )
@@ -284,7 +301,9 @@ class TimeTravelView:
         return [
             Row(
                 entry,
-                self.link(tracking_id=current.tracking_id, version=entry.version),
+                self.link(
+                    {"tracking_id": current.tracking_id, "version": entry.version}
+                ),
                 entry.version == current.cargo.version,
             )
             for entry in entries
@@ -294,7 +313,7 @@ class TimeTravelView:
         span = current.span
         if not span.first_version <= version <= span.last_version:
             return ""
-        return self.link(tracking_id=current.tracking_id, version=version)
+        return self.link({"tracking_id": current.tracking_id, "version": version})
 
     def page_link(
         self,
@@ -305,21 +324,26 @@ class TimeTravelView:
     ) -> str:
         if events_after is None and events_before is None:
             return ""
-        params = {
-            key: value
-            for key, value in self.request.GET.items()
-            if key not in {"events_after", "events_before"}
-        }
         return self.link(
-            **params, events_after=events_after, events_before=events_before
+            {
+                **self.own_parameters(),
+                "events_after": events_after,
+                "events_before": events_before,
+            }
         )
 
-    def link(self, **params: Any) -> str:
+    def own_parameters(self) -> dict[str, str]:
+        # Links carry on the parameters this page reads, and drop any others.
+        return {
+            key: self.request.GET[key] for key in PARAMETERS if key in self.request.GET
+        }
+
+    def link(self, params: Mapping[str, object] | None = None) -> str:
         """Return this page's path with the non-empty *params* as its query."""
         query = urlencode(
             {
                 key: str(value)
-                for key, value in params.items()
+                for key, value in (params or {}).items()
                 if value not in (None, "")
             }
         )
