@@ -9,6 +9,7 @@ from uuid import UUID
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, path, reverse
@@ -132,6 +133,10 @@ class EventTimestampAdmin(_ViewHistoryOnly, EventTimestampModelAdmin):
 class TimeTravelAdmin(_ViewHistoryOnly, TimeTravelModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(self.time_travel_view)
+        # The page never writes, and reads in a read-only snapshot of its own: a
+        # request-wide transaction (ATOMIC_REQUESTS) would already have read.
+        for alias in connections:
+            view = transaction.non_atomic_requests(using=alias)(view)
         return [
             path("", view, name="cargotime_time_travel"),
             # The admin index links each model to its changelist: here, this page.

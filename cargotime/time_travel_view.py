@@ -18,13 +18,14 @@ from django.http import (
     HttpResponseNotAllowed,
     JsonResponse,
 )
-from django.template.response import TemplateResponse
+from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.utils import timezone
 
 from cargotime.apps import get_application
 from cargotime.cargo_fields import cargo_fields
 from cargotime.cargo_json import cargo_as_json
 from cargotime.cargo_list import describe_cargos, find_cargos
+from cargotime.consistent_read import consistent_read
 from cargotime.forms import CargoSearchForm, TimeTravelForm
 from cargotime.instants import (
     describe_zone,
@@ -40,7 +41,7 @@ from cargotime.time_travel import (
     compare,
     visit,
 )
-from cargotime.timeline import Entry, Page, read_page
+from cargotime.timeline import Entry, Page, database_alias, read_page
 from cargotime.timeline_strip import build_strip
 
 if TYPE_CHECKING:
@@ -92,6 +93,16 @@ class TimeTravelView:
             raise PermissionDenied
         if self.request.method not in {"GET", "HEAD"}:
             return HttpResponseNotAllowed(["GET", "HEAD"])
+        # Every read of one answer sees one snapshot: a save landing between two
+        # of them cannot make the page say "version 9 of 8".
+        with consistent_read(database_alias(get_application())):
+            response = self.answer()
+            if isinstance(response, SimpleTemplateResponse):
+                # What the template still reads, it reads in the same snapshot.
+                response.render()
+        return response
+
+    def answer(self) -> HttpResponseBase:
         form = TimeTravelForm(self.request.GET)
         if not form.is_valid():
             return self.invalid(form)
