@@ -25,7 +25,12 @@ class CargotimeConfig(AppConfig):
 
     def ready(self) -> None:
         from cargotime import checks  # noqa: F401  (registers the system checks)
+        from cargotime.event_store_admin import admin_sites, make_view_only
 
+        # The admin's autodiscovery has registered eventsourcing-django's models with
+        # add, change and delete by now; history is append-only.
+        for site in admin_sites():
+            make_view_only(site)
         setting_changed.connect(self._on_setting_changed)
 
     def get_application(self) -> SearchableTimestampsApplication:

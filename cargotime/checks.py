@@ -7,10 +7,11 @@ from typing import Any
 
 from django.apps import AppConfig, apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from cargotime import conf
+from cargotime.event_store_admin import admin_sites, editable_event_store
 
 
 @register()
@@ -120,3 +121,24 @@ def _check_clock(clock: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register(Tags.admin)
+def check_event_store_admin(
+    *, app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn where an admin site still lets anyone edit the event store."""
+    return [
+        Warning(
+            f"The admin site {site.name!r} lets users add, change or delete "
+            f"{model._meta.label} records: stored history is append-only.",
+            hint="Keep 'cargotime' in INSTALLED_APPS after 'django.contrib.admin' "
+            "and register event-store models before its ready() runs, or give "
+            "their ModelAdmin cargotime.event_store_admin.ViewOnly as its first "
+            "base class.",
+            obj=model,
+            id="cargotime.W002",
+        )
+        for site in admin_sites()
+        for model in editable_event_store(site)
+    ]

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage
+from django.contrib.admin import AdminSite, ModelAdmin
+from django.core.checks import CheckMessage, Warning
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.http import HttpRequest
 from django.test import SimpleTestCase, override_settings
+from eventsourcing_django.models import (
+    NotificationTrackingRecord,
+    SnapshotRecord,
+    StoredEventRecord,
+)
 
-from cargotime.checks import check_settings
+from cargotime.checks import check_event_store_admin, check_settings
+from cargotime.event_store_admin import make_view_only
 
 
 def ids(messages: list[CheckMessage]) -> list[str]:
@@ -97,3 +106,45 @@ class CheckTests(SimpleTestCase):
     def test_manage_py_check_runs_them(self) -> None:
         with self.assertRaisesMessage(SystemCheckError, "cargotime.E002"):
             call_command("check")
+
+
+class EventStoreAdminCheckTests(SimpleTestCase):
+    def test_the_project_passes(self) -> None:
+        assert check_event_store_admin() == []
+
+    def test_a_site_that_offers_to_edit_stored_events(self) -> None:
+        # As when a project registers them after cargotime's ready() ran.
+        site = AdminSite(name="late")
+        site.register([StoredEventRecord, SnapshotRecord])
+        self.addCleanup(site.unregister, [StoredEventRecord, SnapshotRecord])
+        messages = check_event_store_admin()
+        assert ids(messages) == ["cargotime.W002", "cargotime.W002"]
+        assert all(isinstance(message, Warning) for message in messages)
+        assert [message.obj for message in messages] == [
+            StoredEventRecord,
+            SnapshotRecord,
+        ]
+        assert "'late'" in messages[0].msg
+        assert "eventsourcing_django.StoredEventRecord" in messages[0].msg
+        assert "ViewOnly" in (messages[0].hint or "")
+        make_view_only(site)
+        assert check_event_store_admin() == []
+
+    def test_an_admin_that_refuses_only_some_writes(self) -> None:
+        site = AdminSite(name="half")
+        site.register(StoredEventRecord, NoDeleting)
+        self.addCleanup(site.unregister, StoredEventRecord)
+        assert ids(check_event_store_admin()) == ["cargotime.W002"]
+
+    def test_manage_py_check_shows_it(self) -> None:
+        site = AdminSite(name="late")
+        site.register(NotificationTrackingRecord)
+        self.addCleanup(site.unregister, NotificationTrackingRecord)
+        out = StringIO()
+        call_command("check", stdout=out, stderr=out)
+        assert "cargotime.W002" in out.getvalue()
+
+
+class NoDeleting(ModelAdmin):  # type: ignore[type-arg]
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
