@@ -8,10 +8,15 @@ from typing import Any
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.db.utils import load_backend
 from django.utils.module_loading import import_string
 
 from cargotime import conf
 from cargotime.event_store_admin import admin_sites, editable_event_store
+
+# The databases cargotime's SQL and locking are written and tested for.
+SUPPORTED_VENDORS = ("sqlite", "postgresql")
 
 
 @register()
@@ -73,6 +78,8 @@ def _check_options(options: Mapping[str, Any]) -> list[CheckMessage]:
                 id="cargotime.E004",
             )
         )
+    else:
+        messages.extend(_check_database(alias))
     interval = options.get("SNAPSHOT_INTERVAL", conf.DEFAULTS["SNAPSHOT_INTERVAL"])
     valid = interval is None or (
         isinstance(interval, int) and not isinstance(interval, bool) and interval >= 0
@@ -121,6 +128,33 @@ def _check_clock(clock: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_database(alias: str) -> list[CheckMessage]:
+    # As Django does, an entry without an ENGINE gets the dummy backend.
+    engine = settings.DATABASES[alias].get("ENGINE") or "django.db.backends.dummy"
+    vendor = _vendor(str(engine))
+    if vendor in SUPPORTED_VENDORS:
+        return []
+    return [
+        Error(
+            f"cargotime keeps its events in the database {alias!r}, which is "
+            f"{vendor}: cargotime works only on SQLite and PostgreSQL.",
+            hint="Point CARGOTIME['DATABASE_ALIAS'] at a SQLite or PostgreSQL "
+            "database. Its index writes and locking are built for those two, and "
+            "saving fails on any other.",
+            id="cargotime.E008",
+        )
+    ]
+
+
+def _vendor(engine: str) -> str:
+    # The backend class names its vendor, without connecting: PostGIS is
+    # "postgresql". A backend whose driver is missing is named by its module.
+    try:
+        return str(load_backend(engine).DatabaseWrapper.vendor)
+    except (ImportError, ImproperlyConfigured):
+        return engine.rpartition(".")[2]
 
 
 @register(Tags.admin)

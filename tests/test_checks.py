@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import StringIO
 from typing import Any
 
 from django.conf import settings
 from django.contrib.admin import AdminSite, ModelAdmin
-from django.core.checks import CheckMessage, Warning
+from django.core.checks import CheckMessage, Error, Warning
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.http import HttpRequest
@@ -105,6 +108,59 @@ class CheckTests(SimpleTestCase):
     @override_settings(USE_TZ=False)
     def test_manage_py_check_runs_them(self) -> None:
         with self.assertRaisesMessage(SystemCheckError, "cargotime.E002"):
+            call_command("check")
+
+
+MYSQL = {"ENGINE": "django.db.backends.mysql", "NAME": "cargo", "HOST": "nowhere"}
+
+
+@contextmanager
+def databases_with(**entries: dict[str, str]) -> Iterator[None]:
+    """Override DATABASES with *entries*; the check reads settings, never connects."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Overriding setting DATABASES")
+        with override_settings(DATABASES={**settings.DATABASES, **entries}):
+            yield
+
+
+class DatabaseCheckTests(SimpleTestCase):
+    def test_a_database_that_is_neither_sqlite_nor_postgresql(self) -> None:
+        with databases_with(default=MYSQL):
+            messages = check_settings()
+        # Was no message: migrate passed, and the first save failed.
+        assert ids(messages) == ["cargotime.E008"]
+        assert isinstance(messages[0], Error)
+        assert "mysql" in messages[0].msg
+        assert "SQLite or PostgreSQL" in (messages[0].hint or "")
+
+    def test_the_alias_cargotime_uses_is_the_one_checked(self) -> None:
+        with databases_with(archive=MYSQL):
+            assert check_settings() == []
+            messages = check_with(DATABASE_ALIAS="archive")
+        assert ids(messages) == ["cargotime.E008"]
+        assert "'archive'" in messages[0].msg
+
+    def test_sqlite_and_postgresql_pass(self) -> None:
+        for engine in ["django.db.backends.sqlite3", "django.db.backends.postgresql"]:
+            with (
+                self.subTest(engine=engine),
+                databases_with(default={"ENGINE": engine}),
+            ):
+                assert check_settings() == []
+
+    def test_an_engine_that_cannot_be_loaded_is_named(self) -> None:
+        for engine in ["django.db.backends.oracle", "no.such.backend", ""]:
+            with (
+                self.subTest(engine=engine),
+                databases_with(default={"ENGINE": engine}),
+            ):
+                assert ids(check_settings()) == ["cargotime.E008"]
+
+    def test_manage_py_check_fails_on_it(self) -> None:
+        with (
+            databases_with(default=MYSQL),
+            self.assertRaisesMessage(SystemCheckError, "cargotime.E008"),
+        ):
             call_command("check")
 
 
