@@ -31,6 +31,7 @@ from cargotime.application import (
     SearchableTimestampsApplication,
 )
 from cargotime.domain import (
+    END_OF_INSTANTS,
     REGISTERED_ROUTES,
     HandlingActivity,
     HandlingError,
@@ -606,7 +607,8 @@ class AdminRegressionTests(TestCase):
         self.clock = ManualClock()
         self.app = SearchableTimestampsApplication(clock=self.clock)
         self.addCleanup(self.app.close)
-        self.end_of_time = datetime.max.replace(tzinfo=UTC)
+        # The last instant cargotime accepts: in Tokyo, already 9998.
+        self.end_of_time = END_OF_INSTANTS - timedelta(microseconds=1)
         self.tracking_id = self.app.book_new_cargo(
             Location.HONGKONG, Location.STOCKHOLM, self.end_of_time
         )
@@ -614,24 +616,33 @@ class AdminRegressionTests(TestCase):
         self.client.force_login(user)
         self.url = reverse("admin:cargotime_time_travel")
 
-    def test_a_deadline_past_the_range_in_the_local_zone_is_shown(self) -> None:
-        # Was OverflowError (a 500): 9999-12-31 23:59 UTC has no date in Tokyo.
+    def test_a_deadline_at_the_end_of_the_range_is_shown_in_the_local_zone(
+        self,
+    ) -> None:
+        # Was OverflowError (a 500) for 9999-12-31 23:59 UTC, which has no date in
+        # Tokyo; such deadlines are now refused where they enter.
         with django_timezone.override("Asia/Tokyo"):
             response = self.client.get(self.url, {"tracking_id": str(self.tracking_id)})
         assert response.status_code == 200
-        self.assertContains(response, "9999-12-31 23:59:59.999999 +00:00")
+        self.assertContains(response, "9998-01-01 08:59:59.999999 +09:00")
 
-    def test_an_instant_past_the_range_in_the_local_zone_is_shown(self) -> None:
-        # Was OverflowError (a 500), showing the instant asked for in Tokyo.
-        at = "9999-12-31T23:59:59.999999+00:00"
+    def test_an_instant_at_the_end_of_the_range_in_the_local_zone_is_shown(
+        self,
+    ) -> None:
+        # Was OverflowError (a 500) for 9999-12-31T23:59:59.999999+00:00 in Tokyo,
+        # which the form now refuses as outside the range.
+        params = {"tracking_id": str(self.tracking_id)}
         with django_timezone.override("Asia/Tokyo"):
             response = self.client.get(
-                self.url, {"tracking_id": str(self.tracking_id), "at": at}
+                self.url, {**params, "at": "9997-12-31T23:59:59.999999+00:00"}
             )
-        assert response.status_code == 200
-        assert response.context["visit"].cargo.version == 1
-        # With its offset, the input reads the same instant back.
-        assert response.context["at_value"] == at
+            assert response.status_code == 200
+            assert response.context["visit"].cargo.version == 1
+            assert response.context["at_value"] == "9998-01-01T08:59:59.999999"
+            response = self.client.get(
+                self.url, {**params, "at": "9999-12-31T23:59:59.999999+00:00"}
+            )
+            assert response.status_code == 400
 
     def test_a_year_past_the_range_in_the_index_list_is_refused(self) -> None:
         # Were OverflowError (a 500) in Django's date hierarchy.
