@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -24,7 +23,12 @@ from django.utils import timezone
 from cargotime.apps import get_application
 from cargotime.cargo_fields import cargo_fields
 from cargotime.cargo_json import cargo_as_json
-from cargotime.cargo_list import describe_cargos, find_cargos
+from cargotime.cargo_list import (
+    CARGOS_PER_PAGE,
+    describe_cargos,
+    find_cargos,
+    page_of,
+)
 from cargotime.consistent_read import consistent_read
 from cargotime.forms import CargoSearchForm, TimeTravelForm
 from cargotime.instants import (
@@ -47,7 +51,6 @@ from cargotime.timeline_strip import build_strip
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
 
-CARGOS_PER_PAGE = 25
 # The query parameters the page reads: its links carry these, and no others.
 PARAMETERS = (
     "tracking_id",
@@ -190,12 +193,13 @@ class TimeTravelView:
         search = CargoSearchForm(self.request.GET)
         query = search.cleaned_data["q"] if search.is_valid() else ""
         app = get_application()
-        paginator = Paginator(find_cargos(app, query), CARGOS_PER_PAGE)
-        page = paginator.get_page(self.request.GET.get("page"))
+        page = page_of(
+            find_cargos(app, query), self.request.GET.get("page"), CARGOS_PER_PAGE
+        )
         at = (self.request.GET.get("at") or "").strip()
         cargos = [
             (row, self.link({"tracking_id": row.tracking_id, "at": at}))
-            for row in describe_cargos(app, page.object_list)
+            for row in describe_cargos(app, page.rows)
         ]
         return self.render(
             form,
@@ -207,10 +211,10 @@ class TimeTravelView:
             previous_cargos_href=self.link(
                 {"q": query, "at": at, "page": page.number - 1}
             )
-            if page.has_previous()
+            if page.has_previous
             else "",
             next_cargos_href=self.link({"q": query, "at": at, "page": page.number + 1})
-            if page.has_next()
+            if page.has_next
             else "",
             at_value=at,
         )
