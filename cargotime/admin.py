@@ -16,9 +16,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from cargotime.apps import get_application
 from cargotime.models import EventTimestamp, TimeTravel
 from cargotime.templatetags.cargotime_admin import local_instant
 from cargotime.time_travel_view import TimeTravelView
+from cargotime.timeline import database_alias
 
 VIEW_CARGO_HISTORY = "cargotime.view_cargo_history"
 
@@ -77,6 +79,16 @@ class EventTimestampAdmin(_ViewHistoryOnly, EventTimestampModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return IndexChangeList
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EventTimestamp]:
+        # The rows of the application's own store, in the database that holds it.
+        app = get_application()
+        return (
+            super()
+            .get_queryset(request)
+            .using(database_alias(app))
+            .filter(application_name=app.name)
+        )
 
     def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         try:

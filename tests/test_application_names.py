@@ -108,6 +108,23 @@ class SecondApplicationNameTests(TestCase):
         listed = [row.tracking_id for row, _ in self.client.get(url).context["cargos"]]
         assert listed == [ours]
 
+    def test_the_event_timestamps_list_shows_only_its_own_rows(self) -> None:
+        ours = ship(self.app, 1, clock=self.clock)
+        theirs = ship(self.other, 2, clock=self.clock)
+        url = reverse("admin:cargotime_eventtimestamp_changelist")
+
+        def listed() -> set[tuple[object, int]]:
+            response = self.client.get(url)
+            assert response.status_code == 200
+            return {
+                (row.originator_id, row.originator_version)
+                for row in response.context["cl"].result_list
+            }
+
+        assert listed() == {(ours, 1), (ours, 2), (ours, 3)}
+        with override_settings(CARGOTIME=OTHER):
+            assert listed() == {(theirs, version) for version in range(1, 5)}
+
     def test_check_and_rebuild_judge_only_their_own_rows(self) -> None:
         ship(self.app, 3, clock=self.clock)
         theirs = ship(self.other, 3, clock=self.clock)
