@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from django.test import SimpleTestCase
 from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.popo import POPOApplicationRecorder
+from eventsourcing.utils import get_topic
 
 from cargotime.application import (
     APPLICATION_NAME,
@@ -50,6 +51,7 @@ HONGKONG_STOCKHOLM = Itinerary(
     ),
 )
 MICROSECOND = timedelta(microseconds=1)
+HOUR = timedelta(hours=1)
 TOKYO_STOCKHOLM = Itinerary(
     origin="TOKYO",
     destination="STOCKHOLM",
@@ -587,3 +589,54 @@ class TestVoyageNumbers(DomainTestCase):
         # str() made a None "None"; JSON gives back what it was given.
         activity: Any = as_next_expected_activity(["LOAD", "TOKYO", None])
         assert activity == (LOAD, Location.TOKYO, None)
+
+
+class TestLegacyEventsReplay(DomainTestCase):
+    """Events stored before the check, with any offset, still replay."""
+
+    def store(self, booked_at: datetime, routed_at: datetime) -> UUID:
+        tracking_id = uuid4()
+        # Any: the library makes the events dataclasses, which mypy does not see.
+        booking: Any = Cargo.BookingStarted
+        routing: Any = Cargo.RouteAssigned
+        events = [
+            booking(
+                originator_id=tracking_id,
+                originator_version=1,
+                timestamp=booked_at,
+                originator_topic=get_topic(Cargo),
+                origin=Location.HONGKONG,
+                destination=Location.STOCKHOLM,
+                arrival_deadline=booked_at,
+            ),
+            routing(
+                originator_id=tracking_id,
+                originator_version=2,
+                timestamp=routed_at,
+                route=HONGKONG_STOCKHOLM,
+            ),
+        ]
+        self.app.recorder.insert_events(
+            [self.app.mapper.to_stored_event(event) for event in events]
+        )
+        return tracking_id
+
+    def test_offsets_other_than_utc_replay_to_the_same_instants(self) -> None:
+        plus_two = timezone(timedelta(hours=2))
+        routed_at = datetime(2024, 3, 28, 12, tzinfo=plus_two)
+        cargo = self.app.get_cargo(self.store(routed_at - HOUR, routed_at))
+        assert cargo.modified_on == routed_at
+        eta = cargo.estimated_time_of_arrival
+        assert eta is not None
+        assert eta.isoformat() == "2024-04-04T10:00:00+00:00"
+
+    def test_instants_at_the_ends_of_the_datetime_range_still_replay(self) -> None:
+        # Year 0 in UTC: the week is added at the stored offset instead.
+        year_one = datetime.min.replace(tzinfo=timezone(timedelta(hours=1)))
+        cargo = self.app.get_cargo(self.store(year_one, year_one))
+        assert cargo.estimated_time_of_arrival == year_one + timedelta(weeks=1)
+        # A week after it there is no datetime at all: no estimate.
+        last = datetime.max.replace(tzinfo=UTC)
+        cargo = self.app.get_cargo(self.store(last, last))
+        assert cargo.routing_status == "ROUTED"
+        assert cargo.estimated_time_of_arrival is None
