@@ -311,6 +311,9 @@ class Cargo(Aggregate):
         timestamp: datetime | None = None,
     ) -> Cargo:
         """Book a new cargo; a new tracking ID and now are the defaults."""
+        if tracking_id is not None and not isinstance(tracking_id, UUID):
+            msg = f"A tracking ID is a UUID, not {tracking_id!r}."
+            raise ValueError(msg)
         return cls._create(
             cls.BookingStarted,
             id=tracking_id or uuid4(),

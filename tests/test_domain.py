@@ -525,6 +525,17 @@ class TestEveryDatetimeIsCheckedWhereItEnters(DomainTestCase):
                 command(END)
         assert cargo.version == 1
 
+    def test_a_cargo_made_directly_needs_a_uuid_for_its_tracking_id(self) -> None:
+        loose: Any = Cargo.new_booking
+        for value in [str(uuid4()), 5]:
+            with self.assertRaisesMessage(ValueError, "A tracking ID is a UUID, not"):
+                loose(
+                    Location.HONGKONG,
+                    Location.STOCKHOLM,
+                    self.deadline,
+                    tracking_id=value,
+                )
+
     def test_deadlines_are_checked_and_kept_in_utc(self) -> None:
         for deadline in [
             datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))),
