@@ -24,7 +24,7 @@ from cargotime.domain import REGISTERED_ROUTES, Cargo, HandlingActivity, Locatio
 from tests.helpers import cargo_state
 
 EXAMPLES = settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     derandomize=True,
     database=None,
@@ -44,6 +44,7 @@ HONGKONG_STOCKHOLM = REGISTERED_ROUTES[("HONGKONG", "STOCKHOLM")][0]
 TOKYO_STOCKHOLM = REGISTERED_ROUTES[("TOKYO", "STOCKHOLM")][0]
 MICROSECOND = timedelta(microseconds=1)
 HOUR = timedelta(hours=1)
+DAY_AND_A_HALF = timedelta(days=1, hours=12)
 
 
 def transitions(zone: tzinfo, year: int = 2024) -> list[datetime]:
@@ -229,3 +230,14 @@ class SnapshotsInZonesRegressionTests(SnapshotsAndZonesTestCase):
     def test_routed_in_new_york_days_before_winter_time(self) -> None:
         start = datetime(2024, 10, 30, 16, tzinfo=UTC)
         self.histories(ZoneInfo("America/New_York"), start, 2, [(4, HOUR), (5, HOUR)])
+
+    def test_every_zone_and_interval_across_each_change_of_the_clocks(self) -> None:
+        # The whole voyage, a day and a half apart, from two days before each change.
+        apart = DAY_AND_A_HALF
+        voyage = [(4, HOUR), (5, apart), (6, apart), (8, apart), (9, apart), (11, HOUR)]
+        for zone in ZONES:
+            for change in CHANGES[zone]:
+                for interval in (1, 2, 3, 20):
+                    with self.subTest(zone=zone, change=change, interval=interval):
+                        start = change - timedelta(days=2)
+                        self.histories(zone, start, interval, voyage)
