@@ -56,9 +56,7 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         ):
             # A save with nothing pending: no transaction, no lock, nothing stored.
             return []
-        ids: Sequence[int] | None = super().insert_events(
-            list(stored_events), **kwargs
-        )
+        ids: Sequence[int] | None = super().insert_events(list(stored_events), **kwargs)
         return ids
 
     def _lock_table(self) -> None:
