@@ -17,10 +17,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from cargotime.apps import get_application
-from cargotime.models import EventTimestamp, TimeTravel
+from cargotime.models import EventTimestamp, TimeTravel, database_alias
 from cargotime.templatetags.cargotime_admin import local_instant
 from cargotime.time_travel_view import TimeTravelView
-from cargotime.timeline import database_alias
 
 VIEW_CARGO_HISTORY = "cargotime.view_cargo_history"
 

@@ -13,7 +13,6 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from cargotime.application import SearchableTimestampsApplication
 from cargotime.domain import Location
 from cargotime.models import EventTimestamp
-from cargotime.timeline import index_rows
 
 # Cargos a page of the picker lists.
 CARGOS_PER_PAGE = 25
@@ -42,7 +41,7 @@ def find_cargos(
     """Return the cargos' first index rows, newest first, matching *query* if given."""
     # Every value comes from the index: the booking row, and the latest row of the
     # same cargo (one probe of the unique index per listed cargo). Nothing decodes.
-    rows = index_rows(app)
+    rows = EventTimestamp.objects.of(app)
     latest = rows.filter(originator_id=OuterRef("originator_id")).order_by(
         "-originator_version"
     )

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from django.db import models
+from typing import TYPE_CHECKING, Any
+
+from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
+
+
+def database_alias(app: Application[Any]) -> str:
+    """Return the database alias the application's recorder reads and writes."""
+    # eventsourcing-django's recorder takes None for Django's default database.
+    return str(getattr(app.recorder, "using", None) or DEFAULT_DB_ALIAS)
+
+
+class EventTimestampQuerySet(models.QuerySet["EventTimestamp"]):
+    def of(self, app: Application[Any]) -> EventTimestampQuerySet:
+        """Return the rows of *app*'s own store, from the database that holds it."""
+        return self.using(database_alias(app)).filter(application_name=app.name)
 
 
 class EventTimestamp(models.Model):
@@ -30,6 +47,8 @@ class EventTimestamp(models.Model):
     estimated_time_of_arrival = models.DateTimeField(
         _("estimated time of arrival"), null=True
     )
+
+    objects = EventTimestampQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("event timestamp")

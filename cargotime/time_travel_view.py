@@ -38,6 +38,7 @@ from cargotime.instants import (
     in_zone,
     zone_name,
 )
+from cargotime.models import database_alias
 from cargotime.time_travel import (
     NotYetBooked,
     TimeTravelError,
@@ -45,7 +46,7 @@ from cargotime.time_travel import (
     compare,
     visit,
 )
-from cargotime.timeline import Entry, Page, database_alias, read_page
+from cargotime.timeline import Entry, Page, read_page
 from cargotime.timeline_strip import build_strip
 
 if TYPE_CHECKING:

@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Q, Subquery
 
 from cargotime.application import SearchableTimestampsApplication
 from cargotime.models import EventTimestamp
@@ -46,22 +45,9 @@ class Page:
     after: int | None
 
 
-def database_alias(app: SearchableTimestampsApplication) -> str:
-    """Return the database alias the application's recorder reads and writes."""
-    # eventsourcing-django's recorder takes None for Django's default database.
-    return str(getattr(app.recorder, "using", None) or DEFAULT_DB_ALIAS)
-
-
-def index_rows(app: SearchableTimestampsApplication) -> QuerySet[EventTimestamp]:
-    """Return the index rows of the application's own store."""
-    return EventTimestamp.objects.using(database_alias(app)).filter(
-        application_name=app.name
-    )
-
-
 def read_span(app: SearchableTimestampsApplication, tracking_id: UUID) -> Span | None:
     """Return the extent of the cargo's history, or None for an unknown cargo."""
-    rows = index_rows(app).filter(originator_id=tracking_id)
+    rows = EventTimestamp.objects.of(app).filter(originator_id=tracking_id)
     # Two index probes in one query: version 1, and the highest version.
     last = rows.order_by("-originator_version").values("originator_version")[:1]
     ends = list(

@@ -10,8 +10,8 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from cargotime.application import SearchableTimestampsApplication
+from cargotime.models import database_alias
 from cargotime.timeline import (
-    database_alias,
     read_between,
     read_entry,
     read_page,
