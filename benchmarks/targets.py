@@ -17,13 +17,13 @@ from eventsourcing.application import Application
 from benchmarks import stores
 from benchmarks.harness import Comparison, alternate, median_ms, per_second
 from benchmarks.stores import History
-from cargotime.application import BookingApplication, SearchableTimestampsApplication
-from cargotime.cargo_list import (
+from cargotime.admin.picker import (
     CARGOS_PER_PAGE,
     describe_cargos,
     find_cargos,
     page_of,
 )
+from cargotime.application import BookingApplication, SearchableTimestampsApplication
 from cargotime.domain import Cargo
 from cargotime.persistence import SearchableTimestampsRecorder
 

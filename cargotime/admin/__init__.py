@@ -16,10 +16,10 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from cargotime.admin.views import TimeTravelView
 from cargotime.apps import get_application
 from cargotime.models import EventTimestamp, TimeTravel, database_alias
 from cargotime.templatetags.cargotime_admin import local_instant
-from cargotime.time_travel_view import TimeTravelView
 
 VIEW_CARGO_HISTORY = "cargotime.view_cargo_history"
 

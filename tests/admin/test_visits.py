@@ -9,14 +9,14 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
-from cargotime.application import SearchableTimestampsApplication
-from cargotime.time_travel import (
+from cargotime.admin.visits import (
     NotYetBooked,
     UnknownCargo,
     UnknownVersion,
     compare,
     visit,
 )
+from cargotime.application import SearchableTimestampsApplication
 from tests.cargos import book_voyage
 from tests.helpers import START, ManualClock
 

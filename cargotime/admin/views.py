@@ -20,34 +20,33 @@ from django.http import (
 from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.utils import timezone
 
-from cargotime.apps import get_application
-from cargotime.cargo_fields import cargo_fields
-from cargotime.cargo_json import cargo_as_json
-from cargotime.cargo_list import (
+from cargotime.admin.display import cargo_fields
+from cargotime.admin.forms import CargoSearchForm, TimeTravelForm
+from cargotime.admin.json_state import cargo_as_json
+from cargotime.admin.picker import (
     CARGOS_PER_PAGE,
     describe_cargos,
     find_cargos,
     page_of,
 )
-from cargotime.consistent_read import consistent_read
-from cargotime.forms import CargoSearchForm, TimeTravelForm
-from cargotime.instants import (
-    describe_zone,
-    format_input,
-    format_instant,
-    in_zone,
-    zone_name,
-)
-from cargotime.models import database_alias
-from cargotime.time_travel import (
+from cargotime.admin.timeline import Entry, Page, build_strip, read_page
+from cargotime.admin.visits import (
     NotYetBooked,
     TimeTravelError,
     Visit,
     compare,
     visit,
 )
-from cargotime.timeline import Entry, Page, read_page
-from cargotime.timeline_strip import build_strip
+from cargotime.apps import get_application
+from cargotime.consistent_read import consistent_read
+from cargotime.models import database_alias
+from cargotime.templatetags.cargotime_admin import (
+    describe_zone,
+    format_input,
+    format_instant,
+    in_zone,
+    zone_name,
+)
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin

@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cargotime.instants import InstantError, parse_instant
+from cargotime.admin.instants import InstantError, parse_instant
 
 # Versions are stored in a 64-bit column: none can be higher.
 MAX_VERSION = 2**63 - 1

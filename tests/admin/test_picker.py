@@ -8,8 +8,8 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
+from cargotime.admin.picker import describe_cargos, find_cargos
 from cargotime.application import SearchableTimestampsApplication
-from cargotime.cargo_list import describe_cargos, find_cargos
 from cargotime.domain import Location
 from tests.cargos import DEADLINE
 from tests.helpers import START, ManualClock

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from cargotime.admin.timeline import Entry
 from cargotime.domain import Cargo, Itinerary, Location
-from cargotime.timeline import Entry
 
 
 def cargo_as_json(

@@ -9,10 +9,17 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from cargotime.admin.display import Change, changed_fields
+from cargotime.admin.timeline import (
+    Entry,
+    Page,
+    Span,
+    read_between,
+    read_entry,
+    read_span,
+)
 from cargotime.application import SearchableTimestampsApplication
-from cargotime.cargo_fields import Change, changed_fields
 from cargotime.domain import Cargo
-from cargotime.timeline import Entry, Page, Span, read_between, read_entry, read_span
 
 
 class TimeTravelError(Exception):

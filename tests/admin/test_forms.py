@@ -7,7 +7,7 @@ from uuid import UUID
 
 from django.test import SimpleTestCase, override_settings
 
-from cargotime.forms import CargoSearchForm, TimeTravelForm
+from cargotime.admin.forms import CargoSearchForm, TimeTravelForm
 
 TRACKING_ID = "3f2a9c1e-4b7d-4e8a-9c1f-2d3e4f5a6b7c"
 

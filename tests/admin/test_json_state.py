@@ -8,9 +8,9 @@ from uuid import uuid4
 
 from django.test import SimpleTestCase
 
-from cargotime.cargo_json import cargo_as_json, instant_as_json, itinerary_as_json
+from cargotime.admin.json_state import cargo_as_json, instant_as_json, itinerary_as_json
+from cargotime.admin.timeline import Entry
 from cargotime.domain import REGISTERED_ROUTES, Cargo, HandlingActivity, Location
-from cargotime.timeline import Entry
 
 WHEN = datetime(2024, 3, 1, 8, tzinfo=UTC)
 TOKYO_TIME = timezone(timedelta(hours=9))
