@@ -54,7 +54,6 @@ class TestDefaults(TestCase):
         app = SearchableTimestampsApplication()
         assert isinstance(app.recorder, SearchableTimestampsRecorder)
         assert app.snapshotting_intervals == {Cargo: DEFAULT_SNAPSHOT_INTERVAL}
-        assert DEFAULT_SNAPSHOT_INTERVAL == 20
 
     def test_get_application_is_process_wide(self) -> None:
         assert get_application() is get_application()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from unittest import mock
 
 from django.test import SimpleTestCase
 
@@ -48,8 +49,14 @@ class TestAlternate(SimpleTestCase):
         assert b == [10.0, 20.0, 30.0, 40.0]
 
     def test_timers_measure_what_they_are_given(self) -> None:
-        assert median_ms(lambda _: None, range(5)) < 1000
-        assert per_second(lambda units: units, [2, 3]) > 0
+        # A scripted clock: each call takes 1, 5 and 3 ms; the median is 3 ms.
+        ticks = iter([0, 1_000_000, 10_000_000, 15_000_000, 20_000_000, 23_000_000])
+        with mock.patch("benchmarks.harness.time.perf_counter_ns", lambda: next(ticks)):
+            assert median_ms(lambda _: None, range(3)) == 3.0
+        # 2 + 3 units in half a second: 10 a second.
+        moments = iter([100.0, 100.5])
+        with mock.patch("benchmarks.harness.time.perf_counter", lambda: next(moments)):
+            assert per_second(lambda units: units, [2, 3]) == 10.0
 
 
 class TestComparison(SimpleTestCase):

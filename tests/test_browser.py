@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from django.conf import settings
 from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.test import override_settings
@@ -14,6 +15,9 @@ from django.urls import reverse
 from cargotime.application import SearchableTimestampsApplication
 from tests.cargos import book_long_history, book_voyage, make_user
 from tests.helpers import ManualClock
+
+# End to end: Chromium. `pytest -m "not e2e"` leaves it out.
+pytestmark = pytest.mark.e2e
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, ViewportSize

@@ -6,6 +6,7 @@ import gc
 import time
 from datetime import UTC, datetime
 
+import pytest
 from django.db import connection
 from django.test import TransactionTestCase
 from django.test.utils import CaptureQueriesContext
@@ -20,6 +21,9 @@ from tests.load import (
     time_travel_problems,
     version_problems,
 )
+
+# End to end: writers in threads and processes. `pytest -m "not e2e"` leaves it out.
+pytestmark = pytest.mark.e2e
 
 SECONDS = 3.0
 THREADS = 8

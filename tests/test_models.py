@@ -54,14 +54,6 @@ class TestEventTimestamp(TestCase):
         )
         assert EventTimestamp.objects.count() == 2
 
-    def test_timestamp_comes_back_aware(self) -> None:
-        EventTimestamp.objects.create(
-            originator_id=TRACKING_ID, originator_version=1, timestamp=NOON
-        )
-        row = EventTimestamp.objects.get()
-        assert row.timestamp == NOON
-        assert row.timestamp.tzinfo is not None
-
     def test_str(self) -> None:
         row = EventTimestamp(
             originator_id=TRACKING_ID, originator_version=7, timestamp=NOON

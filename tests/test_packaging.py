@@ -8,8 +8,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import pytest
 from django.test import SimpleTestCase
 from packaging.requirements import Requirement
+
+# End to end: builds the wheel. `pytest -m "not e2e"` leaves it out.
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 

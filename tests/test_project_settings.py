@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
@@ -215,6 +216,7 @@ class ProjectSettingsTests(SimpleTestCase):
         assert response["Strict-Transport-Security"] == "max-age=3600"
 
 
+@pytest.mark.e2e
 class EnvFileTests(SimpleTestCase):
     """After `make run`, its .env makes every manage.py command of the clone work."""
 
@@ -302,6 +304,7 @@ class EnvFileTests(SimpleTestCase):
         assert ignored.returncode == 0
 
 
+@pytest.mark.e2e
 class LoggingTests(SimpleTestCase):
     def test_a_server_error_writes_its_traceback_to_stderr(self) -> None:
         # Without DEBUG, Django's default logging would only mail ADMINS, who are none.
@@ -333,6 +336,7 @@ class LoggingTests(SimpleTestCase):
                 assert "RuntimeError: the view failed on purpose" in result.stderr
 
 
+@pytest.mark.e2e
 class StaticFilesTests(SimpleTestCase):
     def test_whitenoise_serves_admin_static_files_without_debug(self) -> None:
         production = project_settings(**PRODUCTION)["STORAGES"]
@@ -359,6 +363,7 @@ class StaticFilesTests(SimpleTestCase):
             assert Client().get("/static/admin/css/no-such.css").status_code == 404
 
 
+@pytest.mark.e2e
 class GunicornTests(TransactionTestCase):
     """The project as the README serves it: gunicorn workers, production settings."""
 

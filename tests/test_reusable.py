@@ -6,6 +6,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.test import TestCase, override_settings
 from django.urls import reverse
@@ -14,6 +15,8 @@ from cargotime.apps import get_application
 from cargotime.domain import Location
 from tests import minimal_settings
 
+# End to end: a minimal project in subprocesses. `pytest -m "not e2e"` leaves it out.
+pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 # The settings a project adding cargotime must have; the database stays the suite's.
 MINIMAL = {

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.db import connection
@@ -386,6 +387,7 @@ class SqlSourceTests(TestCase):
         assert found == []
 
 
+@pytest.mark.e2e
 class DeployCheckTests(TestCase):
     production = {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
