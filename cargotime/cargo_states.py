@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
@@ -9,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import CanMutateProtocol
 
-from cargotime.domain import Cargo
+from cargotime.domain import Cargo, Itinerary
 
 # The index columns that hold the state, in the order index_row() gives their values.
 STATE_COLUMNS = (
@@ -22,6 +23,7 @@ STATE_COLUMNS = (
     "last_known_location",
     "current_voyage_number",
     "estimated_time_of_arrival",
+    "route",
 )
 
 # (originator_id, originator_version, timestamp, *the values of STATE_COLUMNS)
@@ -41,7 +43,17 @@ def state_values(cargo: Cargo) -> tuple[Any, ...]:
         location.value if location is not None else None,
         cargo.current_voyage_number,
         cargo.estimated_time_of_arrival,
+        route_text(cargo.route),
     )
+
+
+def route_text(route: Itinerary | None) -> str | None:
+    """Return the route's legs as JSON text, [[origin, voyage, destination], …]."""
+    # Compact, and equal exactly when the legs are: comparable in SQL.
+    if route is None:
+        return None
+    legs = [[leg.origin, leg.voyage_number, leg.destination] for leg in route.legs]
+    return json.dumps(legs, separators=(",", ":"))
 
 
 def index_row(event: Any, cargo: Cargo) -> IndexRow:

@@ -47,6 +47,8 @@ class EventTimestamp(models.Model):
     estimated_time_of_arrival = models.DateTimeField(
         _("estimated time of arrival"), null=True
     )
+    # The legs as JSON text, [[origin, voyage, destination], …]: see cargo_states.
+    route = models.TextField(_("route"), null=True)
 
     objects = EventTimestampQuerySet.as_manager()
 

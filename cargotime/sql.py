@@ -33,7 +33,8 @@ INDEX_TYPES = (
     "bigint",
     "timestamptz",
     # The state: origin, destination, arrival deadline, transport and routing status,
-    # misdirected, last known location, current voyage, estimated time of arrival.
+    # misdirected, last known location, current voyage, estimated time of arrival,
+    # route.
     "text",
     "text",
     "timestamptz",
@@ -43,6 +44,7 @@ INDEX_TYPES = (
     "text",
     "text",
     "timestamptz",
+    "text",
 )
 
 

@@ -123,7 +123,7 @@ class TestAtomicity(TransactionTestCase):
         recorder.insert_events([event], **{EVENT_TIMESTAMPS_KWARG: []})
         # Index rows for versions that are free, passed with an event that is not.
         state: tuple[object, ...] = ("HONGKONG", "STOCKHOLM", START, "NOT_RECEIVED")
-        state += ("NOT_ROUTED", False, None, None, None)
+        state += ("NOT_ROUTED", False, None, None, None, None)
         rows = [(originator_id, 7, START, *state), (uuid4(), 1, START, *state)]
         with self.assertRaises(IntegrityError):
             recorder.insert_events([event], **{EVENT_TIMESTAMPS_KWARG: rows})

@@ -52,6 +52,7 @@ def index_rows(originator_id: UUID, count: int) -> list[tuple[object, ...]]:
             "NEWYORK" if version > 1 else None,
             f"V{version}" if version % 2 == 0 else None,
             START + timedelta(weeks=1) if version > 1 else None,
+            '[["HONGKONG","V1","STOCKHOLM"]]' if version > 1 else None,
         )
         for version in range(1, count + 1)
     ]
@@ -103,6 +104,7 @@ class EveryMixOfRowsTests(TestCase):
                         "last_known_location",
                         "current_voyage_number",
                         "estimated_time_of_arrival",
+                        "route",
                     )
                 )
                 assert written == [

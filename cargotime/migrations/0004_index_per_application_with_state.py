@@ -205,5 +205,10 @@ class Migration(migrations.Migration):
                 null=True, verbose_name="estimated time of arrival"
             ),
         ),
+        migrations.AddField(
+            model_name="eventtimestamp",
+            name="route",
+            field=models.TextField(null=True, verbose_name="route"),
+        ),
         migrations.RunPython(create_function, restore_function, elidable=False),
     ]
