@@ -24,6 +24,24 @@ class Location(Enum):
     USDAL = "USDAL"
     AUMEL = "AUMEL"
 
+    @property
+    def label(self) -> str:
+        """Return the place's name in plain English, such as "Rotterdam"."""
+        return _LOCATION_LABELS[self]
+
+
+# The values above are what stored events hold: a name for people goes here instead.
+_LOCATION_LABELS = {
+    Location.HAMBURG: "Hamburg",
+    Location.HONGKONG: "Hong Kong",
+    Location.NEWYORK: "New York",
+    Location.STOCKHOLM: "Stockholm",
+    Location.TOKYO: "Tokyo",
+    Location.NLRTM: "Rotterdam",
+    Location.USDAL: "Dallas",
+    Location.AUMEL: "Melbourne",
+}
+
 
 class HandlingActivity(Enum):
     """What a port can do with a cargo."""

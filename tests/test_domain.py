@@ -651,3 +651,19 @@ class TestLegacyEventsReplay(DomainTestCase):
         cargo = self.app.get_cargo(self.store(last, last))
         assert cargo.routing_status == "ROUTED"
         assert cargo.estimated_time_of_arrival is None
+
+
+class TestLocationLabels(SimpleTestCase):
+    def test_every_place_has_a_name_for_people_and_keeps_its_code(self) -> None:
+        assert {location.value: location.label for location in Location} == {
+            "HAMBURG": "Hamburg",
+            "HONGKONG": "Hong Kong",
+            "NEWYORK": "New York",
+            "STOCKHOLM": "Stockholm",
+            "TOKYO": "Tokyo",
+            "NLRTM": "Rotterdam",
+            "USDAL": "Dallas",
+            "AUMEL": "Melbourne",
+        }
+        # Stored events hold the codes: a name must never become a value.
+        assert Location("NLRTM") is Location.NLRTM
