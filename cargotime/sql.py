@@ -182,3 +182,33 @@ def select_at_timestamp(
     return (
         f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)} ORDER BY part, {version}"
     )
+
+
+@lru_cache(maxsize=8)
+def fleet_states(
+    index: type[models.Model], vendor: str, columns: tuple[str, ...]
+) -> str:
+    """Return the query of every cargo's index row at an instant, with its booking."""
+    # Parameters: the instant, then the application name. Rows: the booking's
+    # timestamp as "booked_at", then *columns* of the latest row at or before the
+    # instant (highest timestamp, then version). One probe of the lookup index per
+    # booked cargo; cargos with no row by then are left out.
+    rows = table(index)
+    application, originator_id = quote("application_name"), quote("originator_id")
+    timestamp, version = quote("timestamp"), quote("originator_version")
+    latest = (
+        f"FROM {rows} AS i WHERE i.{application} = b.{application} "
+        f"AND i.{originator_id} = b.{originator_id} AND i.{timestamp} <= %s "
+        f"ORDER BY i.{timestamp} DESC, i.{version} DESC LIMIT 1"
+    )
+    selected = ", ".join(f"s.{quote(column)}" for column in columns)
+    head = f"SELECT b.{timestamp} AS {quote('booked_at')}, {selected} FROM {rows} AS b"
+    bookings = f"WHERE b.{application} = %s AND b.{version} = 1"
+    if vendor == "postgresql":
+        inner = ", ".join(f"i.{quote(column)}" for column in columns)
+        return f"{head} CROSS JOIN LATERAL (SELECT {inner} {latest}) AS s {bookings}"
+    # SQLite has no LATERAL: the probe finds the row's id, which its index carries.
+    return (
+        f"{head} JOIN {rows} AS s ON s.{quote('id')} = "
+        f"(SELECT i.{quote('id')} {latest}) {bookings}"
+    )
