@@ -80,6 +80,9 @@ class EventTimestamp(models.Model):
                 name="cargotime_et_app_bookings",
             ),
         ]
+        # Rows are written with their events and only ever read, by those who may
+        # see cargo history: add, change, delete and view would each grant nothing.
+        default_permissions = ()
         permissions = [
             ("view_cargo_history", _("Can view a cargo as it was at any time")),
         ]

@@ -7,13 +7,17 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -122,13 +126,38 @@ class PermissionTests(SecurityTestCase):
         assert response.status_code == 403
         assert "view_cargo_history" in response.json()["error"]
 
-    def test_the_index_rows_permission_alone_opens_nothing(self) -> None:
-        # Index rows tell a cargo's history as surely as the page does.
-        client = self.client_for(staff("indexer", "cargotime.view_eventtimestamp"))
-        response = client.get(TIME_TRAVEL, {"tracking_id": str(self.tracking_id)})
-        assert response.status_code == 403
-        changelist = reverse("admin:cargotime_eventtimestamp_changelist")
-        assert client.get(changelist).status_code == 403
+    def test_cargotime_offers_only_the_permission_that_opens_something(self) -> None:
+        # Index rows tell a cargo's history as surely as the page does, and are
+        # read-only: their own add, change, delete and view permissions would grant
+        # nothing, so there are none to hand out by mistake.
+        codenames = Permission.objects.filter(
+            content_type__app_label="cargotime"
+        ).values_list("codename", flat=True)
+        assert list(codenames) == ["view_cargo_history"]
+        assert str(Permission.objects.get(codename="view_cargo_history")) == (
+            "Cargo time travel | event timestamp | "
+            "Can view a cargo as it was at any time"
+        )
+
+    def test_the_migration_drops_the_permissions_that_opened_nothing(self) -> None:
+        # Databases migrated before had them, perhaps given to groups: they go.
+        migration = import_module(
+            "cargotime.migrations.0005_event_timestamp_permissions"
+        )
+        content_type = ContentType.objects.get_for_model(EventTimestamp)
+        group = Group.objects.create(name="clerks")
+        kept = Permission.objects.get(codename="view_cargo_history")
+        group.permissions.add(kept)
+        for codename in migration.UNUSED:
+            group.permissions.add(
+                Permission.objects.create(
+                    codename=codename, name=codename, content_type=content_type
+                )
+            )
+        editor = SimpleNamespace(connection=connection)
+        migration.drop_unused_permissions(django_apps, editor)
+        assert list(group.permissions.all()) == [kept]
+        assert not Permission.objects.filter(codename__in=migration.UNUSED).exists()
 
     def test_staff_with_the_permission_see_the_page(self) -> None:
         client = self.client_for(staff("historian", "cargotime.view_cargo_history"))

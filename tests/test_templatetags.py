@@ -15,6 +15,7 @@ from cargotime.templatetags.cargotime_admin import (
     format_input,
     format_instant,
     local_instant,
+    utc_if_different,
     utc_instant,
     zone_name,
 )
@@ -86,3 +87,16 @@ class TestFormat(SimpleTestCase):
         assert zone_name(UTC) == "UTC"
         assert zone_name(timezone(timedelta(hours=5, minutes=45), "NPT")) == "NPT"
         assert describe_zone(ZoneInfo("Asia/Kathmandu"), summer).endswith("(UTC+05:45)")
+
+
+class TestUtcOnce(SimpleTestCase):
+    def test_utc_only_where_local_time_writes_it_differently(self) -> None:
+        with override_settings(TIME_ZONE="UTC"):
+            assert utc_if_different(INSTANT) == ""
+        with override_settings(TIME_ZONE="Europe/London"):
+            assert utc_if_different(INSTANT) == ""  # GMT in winter.
+            summer = datetime(2024, 7, 1, tzinfo=UTC)
+            assert utc_if_different(summer) == "2024-07-01 00:00:00 +00:00"
+        with override_settings(TIME_ZONE="Asia/Tokyo"):
+            assert utc_if_different(INSTANT) == "2024-03-01 08:00:00.000250 +00:00"
+        assert utc_if_different(None) == ""

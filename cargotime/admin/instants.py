@@ -1,10 +1,13 @@
-"""Read the instants staff type: ISO 8601, an offset or not, or "now"."""
+"""Read the instants staff type: ISO 8601, the project's formats, or "now"."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, tzinfo
 
-from django.utils import timezone
+from django.conf import global_settings, settings
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from cargotime.domain import check_instant
 
@@ -21,19 +24,41 @@ def parse_instant(text: str, zone: tzinfo) -> datetime:
     text = text.strip()
     if text.lower() == NOW:
         return timezone.now()
-    parsed = _parse_iso(text)
+    parsed = _parse_iso(text) or _parse_formats(text)
     if parsed is None:
-        msg = (
-            f"“{text}” is not a date and time. Use ISO 8601, such as "
-            "2024-05-01 14:30:05.123456 or 2024-05-01T05:30Z."
-        )
+        msg = _(
+            "“%(text)s” is not a date and time. Type one such as 2024-05-01 14:30, "
+            "or pick one with the calendar and the clock."
+        ) % {"text": text}
         raise InstantError(msg)
     if parsed.tzinfo is None:
         parsed = timezone.make_aware(parsed, zone)
     try:
-        return check_instant(parsed, "date and time")
+        return check_instant(parsed, _("date and time"))
     except ValueError as error:
         raise InstantError(str(error)) from None
+
+
+def input_formats() -> Iterator[str]:
+    """Yield the strptime formats read after ISO 8601, the project's own first."""
+    # Django's forms read the active language's formats and ignore the setting when
+    # the language has its own (English has): a project that sets
+    # DATETIME_INPUT_FORMATS means them, so they come first here.
+    configured = settings.DATETIME_INPUT_FORMATS
+    if list(configured) != list(global_settings.DATETIME_INPUT_FORMATS):
+        yield from configured
+    # Then what the admin's calendar and clock write in the active language.
+    yield from formats.get_format("DATETIME_INPUT_FORMATS")
+    yield from formats.get_format("DATE_INPUT_FORMATS")
+
+
+def _parse_formats(text: str) -> datetime | None:
+    for pattern in input_formats():
+        try:
+            return datetime.strptime(text, pattern)
+        except (ValueError, TypeError):
+            continue
+    return None
 
 
 def _parse_iso(text: str) -> datetime | None:
@@ -42,7 +67,7 @@ def _parse_iso(text: str) -> datetime | None:
     except ValueError:
         pass
     # A "+" left unescaped in a query string arrives as a space: "…T14:30 09:00".
-    head, _, offset = text.rpartition(" ")
+    head, _sep, offset = text.rpartition(" ")
     if head and ":" in head and offset[:1].isdigit():
         try:
             return datetime.fromisoformat(f"{head}+{offset}")

@@ -7,7 +7,11 @@ from uuid import UUID
 
 from django.test import SimpleTestCase, override_settings
 
-from cargotime.admin.forms import CargoSearchForm, TimeTravelForm
+from cargotime.admin.forms import (
+    CargoSearchForm,
+    TimeTravelForm,
+    tracking_id_prefix,
+)
 
 TRACKING_ID = "3f2a9c1e-4b7d-4e8a-9c1f-2d3e4f5a6b7c"
 
@@ -102,3 +106,65 @@ class TestCargoSearchForm(SimpleTestCase):
         form = CargoSearchForm({"q": "x" * 101})
         assert not form.is_valid()
         assert "at most 100 characters" in form.errors["q"][0]
+
+
+class TestInstantInput(SimpleTestCase):
+    def test_renders_a_text_box_beside_the_admins_date_and_time_boxes(self) -> None:
+        form = TimeTravelForm(
+            {"tracking_id": TRACKING_ID, "at": "2024-03-01T17:00+09:00"}
+        )
+        html = str(form["at"])
+        assert 'name="at" value="2024-03-01T17:00+09:00"' in html
+        assert 'class="vDateField"' in html
+        assert 'class="vTimeField"' in html
+        # Only the text box has a name: the pair is for the calendar and clock.
+        assert html.count("name=") == 1
+        assert 'data-ct-instant-for="id_at" hidden' in html
+
+    def test_brings_the_admins_calendar_and_clock(self) -> None:
+        scripts = list(TimeTravelForm().media._js)
+        assert scripts == [
+            "admin/js/core.js",
+            "admin/js/calendar.js",
+            "admin/js/admin/DateTimeShortcuts.js",
+            "cargotime/admin/instant_input.js",
+        ]
+
+    @override_settings(TIME_ZONE="Asia/Tokyo")
+    def test_starts_the_calendar_and_clock_at_the_instant_shown(self) -> None:
+        form = TimeTravelForm({"tracking_id": TRACKING_ID})
+        form.is_valid()
+        instant = datetime(2024, 3, 1, 8, 0, 5, tzinfo=UTC)
+        form.show_instant("at", instant, fill=True)
+        form.show_instant("compare_at", instant, fill=False)
+        html = str(form["at"])
+        assert 'value="2024-03-01"' in html
+        assert 'value="17:00:05"' in html
+        assert 'name="at" value="2024-03-01T17:00:05"' in html
+        compare = str(form["compare_at"])
+        assert 'value="17:00:05"' in compare
+        assert 'name="compare_at" autocomplete' in compare
+
+    def test_each_form_has_its_own_widgets(self) -> None:
+        first = TimeTravelForm({})
+        first.show_instant("at", datetime(2024, 3, 1, tzinfo=UTC), fill=True)
+        assert 'name="at" autocomplete' in str(TimeTravelForm({})["at"])
+
+
+class TestCompareErrors(SimpleTestCase):
+    def test_knows_when_the_compare_instant_is_the_one_mistake(self) -> None:
+        form = TimeTravelForm({"tracking_id": TRACKING_ID, "compare_at": "soon"})
+        assert not form.is_valid()
+        assert form.only_compare_is_wrong()
+        assert form.tracking_id_value == UUID(TRACKING_ID)
+        form = TimeTravelForm({"tracking_id": "nope", "compare_at": "soon"})
+        assert not form.is_valid()
+        assert not form.only_compare_is_wrong()
+
+
+class TestTrackingIdPrefix(SimpleTestCase):
+    def test_reads_the_start_of_a_tracking_id(self) -> None:
+        assert tracking_id_prefix(" 5F0B ") == "5f0b"
+        assert tracking_id_prefix(TRACKING_ID[:20]) == TRACKING_ID[:20]
+        for text in ["", "-5f0b", "hong", "5f0b?", "' OR 1=1 --", "9" * 36]:
+            assert tracking_id_prefix(text) is None, text

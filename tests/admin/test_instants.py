@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, override_settings
 from django.utils import timezone as django_timezone
+from django.utils import translation
 
-from cargotime.admin.instants import InstantError, parse_instant
+from cargotime.admin.instants import InstantError, input_formats, parse_instant
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -96,3 +97,48 @@ class TestParseInstant(SimpleTestCase):
 
     def test_returns_utc(self) -> None:
         assert parse_instant("2024-03-01 17:00", TOKYO).tzinfo is UTC
+
+
+class TestInputFormats(SimpleTestCase):
+    def test_reads_the_projects_own_formats_first(self) -> None:
+        # English reads 01/03/2024 as January 3rd; a project that says day first
+        # is believed.
+        with override_settings(DATETIME_INPUT_FORMATS=["%d/%m/%Y %H:%M"]):
+            assert parse_instant("31/10/2026 14:00", UTC) == datetime(
+                2026, 10, 31, 14, tzinfo=UTC
+            )
+            assert parse_instant("01/03/2024 17:00", TOKYO) == datetime(
+                2024, 3, 1, 8, tzinfo=UTC
+            )
+            assert next(input_formats()) == "%d/%m/%Y %H:%M"
+
+    def test_reads_djangos_formats_for_the_language(self) -> None:
+        assert parse_instant("03/01/2024 17:00", TOKYO) == datetime(
+            2024, 3, 1, 8, tzinfo=UTC
+        )
+        assert parse_instant("2024-03-01 17:00:05", TOKYO).second == 5
+        # What the admin's calendar and clock write in German.
+        with translation.override("de"):
+            assert parse_instant("01.03.2024 17:00:00", TOKYO) == datetime(
+                2024, 3, 1, 8, tzinfo=UTC
+            )
+        with self.assertRaisesMessage(InstantError, "is not a date and time"):
+            parse_instant("01.03.2024 17:00:00", TOKYO)
+
+    def test_the_default_setting_is_not_read_first(self) -> None:
+        # Left at Django's default, the setting is US month-first; the language's
+        # own formats go first, as in Django's forms.
+        assert next(input_formats()) == "%Y-%m-%d %H:%M:%S"
+
+    def test_iso_comes_first_whatever_the_formats(self) -> None:
+        with override_settings(DATETIME_INPUT_FORMATS=["%Y-%d-%m %H:%M"]):
+            assert parse_instant("2024-03-01 17:00", TOKYO) == datetime(
+                2024, 3, 1, 8, tzinfo=UTC
+            )
+
+    def test_the_message_speaks_to_a_clerk(self) -> None:
+        with self.assertRaises(InstantError) as caught:
+            parse_instant("tomorrow", UTC)
+        message = str(caught.exception)
+        assert "ISO" not in message
+        assert "calendar" in message

@@ -15,3 +15,24 @@ document.addEventListener("keydown", (event) => {
         link.click();
     }
 });
+
+// "Now" submits its own form, ?tracking_id=…&at=now: with the tracking ID typed
+// in the main form, when there is one, rather than the cargo shown.
+document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.id !== "ct-now-form") {
+        return;
+    }
+    const typed = document.getElementById("id_tracking_id");
+    if (!typed || !typed.value.trim()) {
+        return;
+    }
+    let input = form.querySelector('input[name="tracking_id"]');
+    if (!input) {
+        input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "tracking_id";
+        form.prepend(input);
+    }
+    input.value = typed.value.trim();
+});
