@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.report import table
+from benchmarks.run import ALL_TARGETS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -32,7 +33,7 @@ def main() -> int:
         help="comma-separated: sqlite,postgres",
     )
     parser.add_argument("--snapshot-interval", type=int, default=None)
-    parser.add_argument("--targets", default="1,2,3,4,5,6,7", help="comma-separated")
+    parser.add_argument("--targets", default=ALL_TARGETS, help="comma-separated")
     args = parser.parse_args()
 
     runs: list[dict[str, Any]] = []

@@ -23,7 +23,7 @@ def table(runs: Sequence[dict[str, Any]]) -> str:
             c["goal"],
             "yes" if c["met"] else "NO",
         )
-        for target in range(1, 7)
+        for target in sorted({c["target"] for run in runs for c in run["comparisons"]})
         for run in runs
         for c in run["comparisons"]
         if c["target"] == target

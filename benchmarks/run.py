@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 # What the library reads from os.environ overrides the env an application is given.
 LIBRARY_KEYS = ("PERSISTENCE_MODULE", "IS_SNAPSHOTTING_ENABLED", "DJANGO_DB_ALIAS")
+ALL_TARGETS = "1,2,3,4,5,6,7,8,9,10"
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--snapshot-interval", type=int, default=None)
-    parser.add_argument("--targets", default="1,2,3,4,5,6,7")
+    parser.add_argument("--targets", default=ALL_TARGETS)
     args = parser.parse_args(argv)
     chosen = {int(number) for number in args.targets.split(",")}
 
@@ -139,7 +140,7 @@ def run(
     django.setup()
     from django.core.management import call_command
 
-    from benchmarks import stores, targets
+    from benchmarks import fleet, stores, targets
     from benchmarks.settings import ALIASES
     from cargotime.application import DEFAULT_SNAPSHOT_INTERVAL
 
@@ -153,7 +154,7 @@ def run(
     )
     esdjango = stores.eventsourcing_django("esdjango")
     library = stores.library(library_env)
-    steps: list[tuple[int, Callable[[], Comparison | None]]] = [
+    steps: list[tuple[int, Callable[[], Comparison | list[Comparison] | None]]] = [
         (1, lambda: targets.command_path(bench, esdjango)),
         (2, lambda: targets.bulk_path(bench, library)),
         (3, lambda: targets.short_time_travel(bench, library)),
@@ -161,6 +162,9 @@ def run(
         (5, lambda: targets.history_length(bench)),
         (6, lambda: targets.admin_json(bench)),
         (7, lambda: targets.picker_search(bench)),
+        (8, lambda: fleet.peer(bench)),
+        (9, lambda: fleet.naive_loop(bench)),
+        (10, lambda: fleet.scale(bench)),
     ]
     comparisons = []
     for number, step in steps:
@@ -168,9 +172,13 @@ def run(
         needed = (number == 3 and chosen & {5, 6}) or (number == 4 and 7 in chosen)
         if number in chosen or needed:
             began = time.monotonic()
-            comparison = step()
-            if comparison is not None and number in chosen:
-                comparisons.append(comparison.as_dict())
+            result = step()
+            if number not in chosen:
+                pass
+            elif isinstance(result, list):
+                comparisons += [comparison.as_dict() for comparison in result]
+            elif result is not None:
+                comparisons.append(result.as_dict())
             print(f"  target {number}: {time.monotonic() - began:.1f} s", flush=True)
     for app in (esdjango, library):
         app.close()
@@ -183,6 +191,7 @@ def run(
         "versions": versions(),
         "notes": bench.notes,
         "plans": lookup_plans(bench) if 4 in chosen else {},
+        "fleet_plans": fleet.plans(bench) if chosen & {8, 10} else {},
         "comparisons": comparisons,
     }
 

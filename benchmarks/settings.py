@@ -37,7 +37,19 @@ PG_URL = os.environ.get(
 PG_PREFIX = os.environ.get("BENCH_POSTGRES_PREFIX", "cargotime_bench")
 
 # default: cargotime (and the admin's users); the others are baselines and store sizes.
-ALIASES = ("default", "esdjango", "small", "large")
+# fleet_small, fleet_large: the fleet's index and the peer's history (targets 8, 10);
+# fleet_events: 10,000 cargos of real stored events (target 9).
+ALIASES = (
+    "default",
+    "esdjango",
+    "small",
+    "large",
+    "fleet_small",
+    "fleet_large",
+    "fleet_events",
+)
+# The peer of target 8, django-simple-history: a dependency of the benchmarks only.
+INSTALLED_APPS = [*INSTALLED_APPS, "simple_history", "benchmarks.peer"]  # noqa: F405
 
 
 def _database(alias: str) -> DBConfig:

@@ -104,3 +104,32 @@ class TestComparison(SimpleTestCase):
         assert "| 1 | Something | sqlite | ours | 3.000 ms" in text
         assert "| 1.50 | ≤ 1  | NO " in text
         assert "smoke run" in text
+
+
+class TestTable(SimpleTestCase):
+    def test_every_target_is_listed_the_fleets_included(self) -> None:
+        results = []
+        for number in (7, 8, 10):
+            result = comparison([1.0], [2.0], goal=1.0, higher_is_better=False)
+            results.append({**result.as_dict(), "target": number})
+        run = {
+            "database": "sqlite",
+            "snapshot_interval": 20,
+            "seconds": 1.0,
+            "versions": dict.fromkeys(
+                [
+                    "cpus",
+                    "cpu",
+                    "python",
+                    "database",
+                    "django",
+                    "eventsourcing",
+                    "eventsourcing-django",
+                    "psycopg",
+                ],
+                "x",
+            ),
+            "comparisons": results,
+        }
+        lines = table([run]).splitlines()
+        assert [line.split("|")[1].strip() for line in lines[2:5]] == ["7", "8", "10"]

@@ -1,0 +1,1 @@
+"""The fleet's peer, django-simple-history: in the benchmarks only."""
