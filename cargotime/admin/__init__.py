@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -11,19 +9,22 @@ from uuid import UUID
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
 from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from cargotime.admin.forbidden import VIEW_CARGO_HISTORY, forbidden
+from cargotime.admin.display import place_name, transport_status
 from cargotime.admin.views import TimeTravelView
 from cargotime.apps import get_application
 from cargotime.models import EventTimestamp, TimeTravel, database_alias
 from cargotime.templatetags.cargotime_admin import local_instant
+
+VIEW_CARGO_HISTORY = "cargotime.view_cargo_history"
 
 if TYPE_CHECKING:
     EventTimestampModelAdmin = admin.ModelAdmin[EventTimestamp]
@@ -53,29 +54,6 @@ class _ViewHistoryOnly:
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_urls(self) -> list[URLPattern]:
-        urls: list[URLPattern] = super().get_urls()  # type: ignore[misc]
-        for pattern in urls:
-            pattern.callback = self._explain_refusal(pattern.callback)
-        return urls
-
-    def _explain_refusal(
-        self, view: Callable[..., HttpResponseBase]
-    ) -> Callable[..., HttpResponseBase]:
-        # Staff without the permission get the admin-styled page that names it.
-        site: admin.AdminSite = self.admin_site  # type: ignore[attr-defined]
-
-        @wraps(view)
-        def explained(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return view(request, *args, **kwargs)
-            except PermissionDenied:
-                if can_view_cargo_history(request):
-                    raise
-                return forbidden(request, site)
-
-        return explained
-
 
 class IndexChangeList(ChangeList):
     def get_filters(self, request: HttpRequest) -> Any:
@@ -91,7 +69,14 @@ class IndexChangeList(ChangeList):
 
 @admin.register(EventTimestamp)
 class EventTimestampAdmin(_ViewHistoryOnly, EventTimestampModelAdmin):
-    list_display = ["tracking_id", "originator_version", "instant", "time_travel"]
+    list_display = [
+        "tracking_id",
+        "originator_version",
+        "instant",
+        "places",
+        "status",
+        "time_travel",
+    ]
     list_display_links = None
     list_filter = [("timestamp", admin.DateFieldListFilter)]
     date_hierarchy = "timestamp"
@@ -150,6 +135,20 @@ class EventTimestampAdmin(_ViewHistoryOnly, EventTimestampModelAdmin):
     def instant(self, obj: EventTimestamp) -> str:
         # To the microsecond: two events can be apart by less than a second.
         return local_instant(obj.timestamp)
+
+    @admin.display(description=_("route"))
+    def places(self, obj: EventTimestamp) -> str:
+        # The places as people read them; "—" for a row indexed before states.
+        if obj.origin is None or obj.destination is None:
+            return "—"
+        return f"{place_name(obj.origin)} → {place_name(obj.destination)}"
+
+    @admin.display(description=_("transport status"))
+    def status(self, obj: EventTimestamp) -> str:
+        words = transport_status(obj.transport_status) or "—"
+        if obj.is_misdirected:
+            return gettext("%(status)s, misdirected") % {"status": words}
+        return words
 
     @admin.display(description="time travel")
     def time_travel(self, obj: EventTimestamp) -> SafeString:

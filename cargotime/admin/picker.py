@@ -10,8 +10,13 @@ from uuid import UUID
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from cargotime.admin.display import (
+    is_late,
+    locations_matching,
+    place_name,
+    transport_status,
+)
 from cargotime.application import SearchableTimestampsApplication
-from cargotime.domain import Location
 from cargotime.models import EventTimestamp
 
 # Cargos a page of the picker lists.
@@ -22,17 +27,30 @@ _TRACKING_ID_PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
 # Shown for a row indexed before the index held states, until `rebuild` fills it.
 UNKNOWN_PLACE = "?"
 
+# What the list shows of each cargo as it is now, from its latest index row.
+LATEST_COLUMNS = (
+    "destination",
+    "transport_status",
+    "is_misdirected",
+    "estimated_time_of_arrival",
+)
+
 
 @dataclass(frozen=True)
 class CargoRow:
-    """A cargo in the list: when it was booked, its route, its number of events."""
+    """A cargo in the list: when it was booked, its route, events and status now."""
 
     tracking_id: UUID
     booked_at: datetime
     events: int
+    # Places as people read them: "Rotterdam (NLRTM)".
     origin: str
     destination: str
     booked_destination: str
+    # In words; None for a row indexed before the index held states.
+    transport_status: str | None = None
+    is_misdirected: bool = False
+    is_late: bool = False
 
 
 def find_cargos(
@@ -40,7 +58,7 @@ def find_cargos(
 ) -> QuerySet[EventTimestamp]:
     """Return the cargos' first index rows, newest first, matching *query* if given."""
     # Every value comes from the index: the booking row, and the latest row of the
-    # same cargo (one probe of the unique index per listed cargo). Nothing decodes.
+    # same cargo (probes of the unique index per listed cargo). Nothing decodes.
     rows = EventTimestamp.objects.of(app)
     latest = rows.filter(originator_id=OuterRef("originator_id")).order_by(
         "-originator_version"
@@ -49,7 +67,10 @@ def find_cargos(
         rows.filter(originator_version=1)
         .annotate(
             events=Subquery(latest.values("originator_version")[:1]),
-            destination_now=Subquery(latest.values("destination")[:1]),
+            **{
+                f"{column}_now": Subquery(latest.values(column)[:1])
+                for column in LATEST_COLUMNS
+            },
         )
         .order_by("-timestamp", "-originator_id")
     )
@@ -59,7 +80,9 @@ def find_cargos(
     matches = Q(pk__in=[])
     if _TRACKING_ID_PREFIX.match(query):
         matches |= Q(originator_id__istartswith=query)
-    codes = [location.value for location in Location if query in location.value.lower()]
+    # Names are matched here, from the short table of places, and the index is
+    # searched for their codes: "rotterdam", "Hong" and "nlrtm" all find codes.
+    codes = [location.value for location in locations_matching(query)]
     if codes:
         matches |= Q(origin__in=codes) | Q(destination_now__in=codes)
     return bookings.filter(matches)
@@ -74,12 +97,25 @@ def describe_cargos(
             tracking_id=row.originator_id,
             booked_at=row.timestamp,
             events=int(getattr(row, "events", 0) or 0),
-            origin=row.origin or UNKNOWN_PLACE,
-            destination=getattr(row, "destination_now", None) or UNKNOWN_PLACE,
-            booked_destination=row.destination or UNKNOWN_PLACE,
+            origin=_place(row.origin),
+            destination=_place(getattr(row, "destination_now", None)),
+            booked_destination=_place(row.destination),
+            transport_status=transport_status(
+                getattr(row, "transport_status_now", None)
+            ),
+            is_misdirected=bool(getattr(row, "is_misdirected_now", False)),
+            # The deadline is the booking's: no event changes it.
+            is_late=is_late(
+                getattr(row, "estimated_time_of_arrival_now", None),
+                row.arrival_deadline,
+            ),
         )
         for row in bookings
     ]
+
+
+def _place(code: str | None) -> str:
+    return place_name(code) if code else UNKNOWN_PLACE
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from django.db.models import Q, Subquery
 
-from cargotime.admin.display import describe_event, event_name
+from cargotime.admin.display import describe_event, event_name, event_title
 from cargotime.application import SearchableTimestampsApplication
 from cargotime.models import EventTimestamp
 
@@ -33,8 +33,10 @@ class Entry:
 
     version: int
     timestamp: datetime
+    # The class name, as the JSON's "type"; the title is the kind of event in words.
     name: str
     phrase: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def to_entry(event: Any) -> Entry:
         timestamp=event.timestamp,
         name=event_name(event),
         phrase=describe_event(event),
+        title=event_title(event),
     )
 
 

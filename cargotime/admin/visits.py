@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 from uuid import UUID
 
+from django.db.models import Count, Max, Q, Subquery
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+from eventsourcing_django.recorders import DjangoApplicationRecorder
 
 from cargotime.admin.display import Change, changed_fields
 from cargotime.admin.timeline import (
@@ -17,9 +21,12 @@ from cargotime.admin.timeline import (
     read_between,
     read_entry,
     read_span,
+    to_entry,
 )
 from cargotime.application import SearchableTimestampsApplication
+from cargotime.cargo_states import STATE_COLUMNS, state_values
 from cargotime.domain import Cargo
+from cargotime.models import EventTimestamp
 
 
 class TimeTravelError(Exception):
@@ -52,6 +59,9 @@ class Visit:
     span: Span
     event: Entry
     changes: list[Change]
+    # For each field's key, the event since which it has held its value; empty
+    # where the index holds no states yet (rows from before it had them).
+    sources: dict[str, Entry] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,8 @@ def visit(
     if event is None:
         msg = f"Cargo {tracking_id} has no event with version {cargo.version}."
         raise UnknownVersion(msg)
-    # Rebuilding the state before costs a read that only the page shows.
+    # Rebuilding the state before, and where each field came from, cost reads that
+    # only the page shows.
     changes = (
         changed_fields(state_before(app, tracking_id, cargo.version), cargo)
         if with_changes
@@ -104,7 +115,124 @@ def visit(
         span=span,
         event=event,
         changes=changes,
+        sources=field_sources(app, tracking_id, cargo, span) if with_changes else {},
     )
+
+
+def field_sources(
+    app: SearchableTimestampsApplication, tracking_id: UUID, cargo: Cargo, span: Span
+) -> dict[str, Entry]:
+    """Return, for each field of *cargo*, the event since which it has held its value.
+
+    Two queries, whatever the length of the history: one over the index rows, and one
+    for the events they name.
+    """
+    since = _since_versions(app, tracking_id, cargo, span)
+    if since is None:
+        return {}
+    entries = _entries_with_plans(
+        app, tracking_id, cargo.version, {span.first_version, *since.values()}
+    )
+    # An index row whose event is missing names nothing (`timestamp_index check`
+    # reports it): that field shows no source rather than breaking the page.
+    sources = {
+        _FIELD_OF_COLUMN.get(column, column): entries[version]
+        for column, version in since.items()
+        if version in entries
+    }
+    # The next expected activity is not in the index. A route assignment and every
+    # handling event set it, nothing else: the second query read the latest of
+    # them up to this version too.
+    plans = [e for e in entries.values() if e.name in _SETS_NEXT_ACTIVITY]
+    source = max(plans, key=_version) if plans else entries.get(span.first_version)
+    if source is not None:
+        sources["next_expected_activity"] = source
+    return sources
+
+
+# The index column "route" holds what the page calls the itinerary.
+_FIELD_OF_COLUMN = {"route": "itinerary"}
+_SETS_NEXT_ACTIVITY = {
+    Cargo.RouteAssigned.__name__,
+    Cargo.HandlingEventRegistered.__name__,
+}
+
+
+def _version(entry: Entry) -> int:
+    return entry.version
+
+
+def _since_versions(
+    app: SearchableTimestampsApplication, tracking_id: UUID, cargo: Cargo, span: Span
+) -> dict[str, int] | None:
+    # Each index column holds its value of today since one past the last version
+    # (up to this one) where it held another: one aggregate reads them all.
+    values = dict(zip(STATE_COLUMNS, state_values(cargo), strict=True))
+    rows = EventTimestamp.objects.of(app).filter(
+        originator_id=tracking_id, originator_version__lte=cargo.version
+    )
+    found = rows.aggregate(
+        stateless=Count("pk", filter=Q(origin__isnull=True)),
+        **{
+            f"{column}_differs": Max(
+                "originator_version", filter=_differs(column, value)
+            )
+            for column, value in values.items()
+        },
+    )
+    if found["stateless"]:
+        # Indexed before the index held states: no column can tell, until rebuilt.
+        return None
+    return {
+        column: span.first_version
+        if found[f"{column}_differs"] is None
+        else found[f"{column}_differs"] + 1
+        for column in values
+    }
+
+
+def _differs(column: str, value: object) -> Q:
+    # NULL is a value here: Django's negated lookup keeps the NULL rows.
+    if value is None:
+        return Q(**{f"{column}__isnull": False})
+    return ~Q(**{column: value})
+
+
+def _entries_with_plans(
+    app: SearchableTimestampsApplication,
+    tracking_id: UUID,
+    version: int,
+    versions: set[int],
+) -> dict[int, Entry]:
+    # The events at *versions* and, in the same query, the latest event up to
+    # *version* that set the next expected activity.
+    recorder = app.recorder
+    assert isinstance(recorder, DjangoApplicationRecorder)
+    records = recorder.model._default_manager.using(recorder.using).filter(
+        application_name=recorder.application_name, originator_id=tracking_id
+    )
+    up_to = records.filter(originator_version__lte=version).order_by(
+        "-originator_version"
+    )
+    topics = [
+        get_topic(Cargo.RouteAssigned),
+        get_topic(Cargo.HandlingEventRegistered),
+    ]
+    latest_plan = up_to.filter(topic__in=topics).values("originator_version")[:1]
+    found = records.filter(
+        Q(originator_version__in=sorted(versions))
+        | Q(originator_version=Subquery(latest_plan))
+    ).values_list("originator_version", "topic", "state")
+    entries = {}
+    for number, topic, state in found:
+        stored = StoredEvent(
+            originator_id=tracking_id,
+            originator_version=number,
+            topic=topic,
+            state=bytes(state) if isinstance(state, memoryview) else state,
+        )
+        entries[number] = to_entry(app.mapper.to_domain_event(stored))
+    return entries
 
 
 def compare(

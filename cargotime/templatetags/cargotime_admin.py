@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -78,21 +79,12 @@ def utc_instant(value: datetime | None) -> str:
 
 
 @register.filter
-def utc_if_different(value: datetime | None) -> str:
-    """Return *value* in UTC, or "" where local time writes it the same."""
-    if value is None:
-        return ""
-    utc = format_instant(value, UTC)
-    return "" if utc == local_instant(value) else utc
-
-
-@register.filter
 def field_value(value: object) -> str:
     """Return a cargo field's value as staff read it."""
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return gettext("Yes") if value else gettext("No")
     if isinstance(value, datetime):
         return local_instant(value)
     return str(value)

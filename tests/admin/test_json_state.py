@@ -31,7 +31,15 @@ class TestCargoAsJson(SimpleTestCase):
         cargo.register_handling_event(
             None, Location.TOKYO, HandlingActivity.RECEIVE, timestamp=WHEN
         )
-        entries = [Entry(1, WHEN, "BookingStarted", "Booked from TOKYO to STOCKHOLM")]
+        entries = [
+            Entry(
+                1,
+                WHEN,
+                "BookingStarted",
+                "Booked from Tokyo (TOKYO) to Stockholm (STOCKHOLM)",
+                "Booked",
+            )
+        ]
         data = cargo_as_json(tracking_id, cargo, entries)
         assert data == {
             "tracking_id": str(tracking_id),

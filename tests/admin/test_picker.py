@@ -8,11 +8,15 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
-from cargotime.admin.picker import describe_cargos, find_cargos
+from cargotime.admin.picker import UNKNOWN_PLACE, describe_cargos, find_cargos
 from cargotime.application import SearchableTimestampsApplication
-from cargotime.domain import Location
-from tests.cargos import DEADLINE
+from cargotime.cargo_states import STATE_COLUMNS
+from cargotime.domain import HandlingActivity, Location
+from cargotime.models import EventTimestamp
+from tests.cargos import DEADLINE, ship
 from tests.helpers import START, ManualClock
+
+HOUR = timedelta(hours=1)
 
 
 class TestCargoList(TestCase):
@@ -39,8 +43,17 @@ class TestCargoList(TestCase):
         assert [
             (r.origin, r.destination, r.booked_destination, r.events) for r in rows
         ] == [
-            ("TOKYO", "AUMEL", "HAMBURG", 3),
-            ("HONGKONG", "STOCKHOLM", "STOCKHOLM", 1),
+            ("Tokyo (TOKYO)", "Melbourne (AUMEL)", "Hamburg (HAMBURG)", 3),
+            (
+                "Hong Kong (HONGKONG)",
+                "Stockholm (STOCKHOLM)",
+                "Stockholm (STOCKHOLM)",
+                1,
+            ),
+        ]
+        assert [(r.transport_status, r.is_misdirected, r.is_late) for r in rows] == [
+            ("Not received", False, False),
+            ("Not received", False, False),
         ]
         assert rows[0].booked_at == START + timedelta(hours=1)
 
@@ -52,6 +65,10 @@ class TestCargoList(TestCase):
         assert self.found("hamburg") == []
         assert self.found("HONG") == [self.hongkong]
         assert self.found("kyo") == [self.tokyo]
+        # By the places' names too, as people know them.
+        assert self.found("melbourne") == [self.tokyo]
+        assert self.found("Hong Kong") == [self.hongkong]
+        assert self.found("stock") == [self.hongkong]
         assert self.found("  ") == [self.tokyo, self.hongkong]
         assert self.found("nowhere") == []
 
@@ -62,3 +79,55 @@ class TestCargoList(TestCase):
             describe_cargos(self.app, list(find_cargos(self.app, "aumel")))
         assert len(queries) == 1
         assert "stored_events" not in queries[0]["sql"]
+
+
+class TestStatusNow(TestCase):
+    def setUp(self) -> None:
+        self.clock = ManualClock()
+        self.app = SearchableTimestampsApplication(clock=self.clock)
+
+    def rows(self, query: str = "") -> dict[object, object]:
+        return {
+            row.tracking_id: (row.transport_status, row.is_misdirected, row.is_late)
+            for row in describe_cargos(self.app, find_cargos(self.app, query))
+        }
+
+    def test_shows_each_cargos_latest_status_and_what_needs_a_look(self) -> None:
+        on_time = ship(self.app, 2, clock=self.clock)
+        # Routed an hour after booking, due a week later: past a deadline of a day.
+        late = ship(self.app, 1, clock=self.clock, deadline=self.clock.now + HOUR)
+        misdirected = ship(self.app, 2, clock=self.clock)
+        self.app.register_handling_event(
+            misdirected, "V1", Location.TOKYO, HandlingActivity.UNLOAD
+        )
+        claimed = ship(self.app, clock=self.clock)
+        assert self.rows() == {
+            on_time: ("On board carrier", False, False),
+            late: ("In port", False, True),
+            misdirected: ("In port", True, False),
+            claimed: ("Claimed", False, False),
+        }
+
+    def test_a_row_from_before_the_index_held_states_shows_no_status(self) -> None:
+        tracking_id = ship(self.app, 2, clock=self.clock)
+        EventTimestamp.objects.update(**dict.fromkeys(STATE_COLUMNS))
+        [row] = describe_cargos(self.app, find_cargos(self.app))
+        assert row.tracking_id == tracking_id
+        assert (row.origin, row.destination, row.transport_status) == (
+            UNKNOWN_PLACE,
+            UNKNOWN_PLACE,
+            None,
+        )
+        assert (row.is_misdirected, row.is_late) == (False, False)
+
+    def test_the_route_reads_in_words_and_search_takes_names(self) -> None:
+        rotterdam = self.app.book_new_cargo(Location.NLRTM, Location.USDAL, DEADLINE)
+        [row] = describe_cargos(self.app, find_cargos(self.app, "rotterdam"))
+        assert (row.tracking_id, row.origin, row.destination) == (
+            rotterdam,
+            "Rotterdam (NLRTM)",
+            "Dallas (USDAL)",
+        )
+        for query in ("Rotterdam", "NLRTM", "nlrtm", "dallas", "usdal", "ROTT"):
+            assert list(self.rows(query)) == [rotterdam], query
+        assert self.rows("hong") == {}

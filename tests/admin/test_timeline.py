@@ -89,8 +89,10 @@ class TestPages(TimelineTestCase):
             START,
             "BookingStarted",
         )
-        assert first.phrase == "Booked from TOKYO to STOCKHOLM"
-        assert second.phrase == "Destination changed to HAMBURG"
+        assert first.phrase == "Booked from Tokyo (TOKYO) to Stockholm (STOCKHOLM)"
+        assert first.title == "Booked"
+        assert second.phrase == "Destination changed to Hamburg (HAMBURG)"
+        assert second.title == "Destination changed"
 
     def test_a_page_is_one_query_whatever_its_position(self) -> None:
         for kwargs in [
@@ -119,7 +121,8 @@ class TestBetweenAndOne(TimelineTestCase):
         tracking_id = book_voyage(self.app, self.clock)
         entry = read_entry(self.app, tracking_id, 4)
         assert entry is not None
-        assert entry.phrase == "Loaded at HONGKONG onto voyage V1"
+        assert entry.phrase == "Loaded at Hong Kong (HONGKONG) onto voyage V1"
+        assert entry.title == "Handling: loaded"
         assert read_entry(self.app, tracking_id, 9) is None
 
 
@@ -127,7 +130,13 @@ HOUR = timedelta(hours=1)
 
 
 def entry(version: int, at: datetime) -> Entry:
-    return Entry(version, at, "DestinationChanged", "Destination changed")
+    return Entry(
+        version,
+        at,
+        "DestinationChanged",
+        "Destination changed to Melbourne (AUMEL)",
+        "Destination changed",
+    )
 
 
 def link(version: int) -> str:

@@ -14,14 +14,30 @@ from cargotime.admin.visits import (
     UnknownCargo,
     UnknownVersion,
     compare,
+    field_sources,
+    require_span,
     visit,
 )
 from cargotime.application import SearchableTimestampsApplication
-from tests.cargos import book_voyage
-from tests.helpers import START, ManualClock
+from cargotime.cargo_states import STATE_COLUMNS
+from cargotime.domain import REGISTERED_ROUTES, Location
+from cargotime.models import EventTimestamp
+from tests.cargos import (
+    DEADLINE,
+    HONGKONG_STOCKHOLM,
+    book_long_history,
+    book_voyage,
+)
+from tests.helpers import LOAD, RECEIVE, START, UNLOAD, ManualClock
 
 HOUR = timedelta(hours=1)
 MICROSECOND = timedelta(microseconds=1)
+# Every field of the page, the itinerary too.
+FIELD_KEYS = (
+    *(column for column in STATE_COLUMNS if column != "route"),
+    "itinerary",
+    "next_expected_activity",
+)
 
 
 class TestTimeTravel(TestCase):
@@ -36,7 +52,8 @@ class TestTimeTravel(TestCase):
         assert seen.cargo.version == 5
         assert seen.instant == instant
         assert (seen.event.version, seen.event.timestamp) == (5, START + 4 * HOUR)
-        assert seen.event.phrase == "Unloaded at NEWYORK from voyage V1"
+        assert seen.event.phrase == "Unloaded at New York (NEWYORK) from voyage V1"
+        assert seen.event.title == "Handling: unloaded"
         assert {change.key for change in seen.changes} == {
             "transport_status",
             "next_expected_activity",
@@ -73,7 +90,7 @@ class TestTimeTravel(TestCase):
             assert (comparison.earlier_version, comparison.later_version) == (3, 8)
             assert [e.version for e in comparison.events.entries] == [4, 5, 6, 7, 8]
             changes = {c.key: (c.before, c.after) for c in comparison.changes}
-            assert changes["transport_status"] == ("IN_PORT", "CLAIMED")
+            assert changes["transport_status"] == ("In port", "Claimed")
 
     def test_compares_with_before_the_booking(self) -> None:
         seen = visit(self.app, self.tracking_id, version=1)
@@ -88,3 +105,102 @@ class TestTimeTravel(TestCase):
             compare(self.app, seen, START)
         statements = {query["sql"].split()[0].upper() for query in queries}
         assert statements <= {"SELECT", "WITH"}, statements
+
+
+class TestFieldSources(TestCase):
+    """Each field's source: the event since which it has held its value."""
+
+    def setUp(self) -> None:
+        self.clock = ManualClock()
+        self.app = SearchableTimestampsApplication(clock=self.clock)
+        app, clock = self.app, self.clock
+        # v1 booked for Stockholm; v2 to Melbourne; v3 back to Stockholm; v4 routed.
+        self.tracking_id = tracking_id = app.book_new_cargo(
+            Location.HONGKONG, Location.STOCKHOLM, DEADLINE
+        )
+        for destination in (Location.AUMEL, Location.STOCKHOLM):
+            clock.advance()
+            app.change_destination(tracking_id, destination)
+        clock.advance()
+        app.assign_route(tracking_id, HONGKONG_STOCKHOLM)
+        # v5 received, v6 loaded onto V1, v7 unloaded in Tokyo, off the route.
+        for voyage, location, activity in [
+            (None, Location.HONGKONG, RECEIVE),
+            ("V1", Location.HONGKONG, LOAD),
+            ("V1", Location.TOKYO, UNLOAD),
+        ]:
+            clock.advance()
+            app.register_handling_event(tracking_id, voyage, location, activity)
+        # v8 rerouted from Tokyo; v9 loaded there onto V3.
+        clock.advance()
+        app.assign_route(tracking_id, REGISTERED_ROUTES[("TOKYO", "STOCKHOLM")][0])
+        clock.advance()
+        app.register_handling_event(tracking_id, "V3", Location.TOKYO, LOAD)
+
+    def sources(self, version: int) -> dict[str, int]:
+        seen = visit(self.app, self.tracking_id, version=version)
+        assert seen.cargo.version == version
+        return {key: entry.version for key, entry in seen.sources.items()}
+
+    def test_names_the_exact_version_for_every_field(self) -> None:
+        booked = dict.fromkeys(FIELD_KEYS, 1)
+        assert self.sources(1) == booked
+        # Stockholm again at v3: it has been Stockholm since v3, not since v1.
+        assert self.sources(3) == {**booked, "destination": 3}
+        assert self.sources(7) == {
+            **booked,
+            "destination": 3,
+            "routing_status": 4,
+            "estimated_time_of_arrival": 4,
+            "itinerary": 4,
+            # In port at v5, on board at v6, in port again since v7.
+            "transport_status": 7,
+            "is_misdirected": 7,
+            "last_known_location": 7,
+            "current_voyage_number": 7,
+            "next_expected_activity": 7,
+        }
+        assert self.sources(9) == {
+            **booked,
+            "destination": 3,
+            # Routed since v4: the reroute left it routed.
+            "routing_status": 4,
+            "estimated_time_of_arrival": 8,
+            "itinerary": 8,
+            "is_misdirected": 8,
+            "last_known_location": 7,
+            "transport_status": 9,
+            "current_voyage_number": 9,
+            "next_expected_activity": 9,
+        }
+
+    def test_a_source_is_an_entry_of_the_timeline(self) -> None:
+        seen = visit(self.app, self.tracking_id, version=9)
+        source = seen.sources["destination"]
+        assert (source.version, source.timestamp) == (3, START + 2 * HOUR)
+        assert source.title == "Destination changed"
+        assert source.phrase == "Destination changed to Stockholm (STOCKHOLM)"
+        assert seen.sources["itinerary"].title == "Route assigned"
+        assert seen.sources["transport_status"].title == "Handling: loaded"
+
+    def test_costs_two_queries_whatever_the_length_of_the_history(self) -> None:
+        seen = visit(self.app, self.tracking_id, version=9, with_changes=False)
+        assert seen.sources == {}
+        for tracking_id in (
+            book_long_history(self.app, ManualClock(), 3),
+            book_long_history(self.app, ManualClock(), 100),
+        ):
+            cargo = self.app.get_cargo(tracking_id)
+            span = require_span(self.app, tracking_id)
+            with CaptureQueriesContext(connection) as queries:
+                sources = field_sources(self.app, tracking_id, cargo, span)
+            assert len(queries) == 2, [query["sql"] for query in queries]
+            assert set(sources) == set(FIELD_KEYS)
+
+    def test_rows_from_before_the_index_held_states_show_no_source(self) -> None:
+        EventTimestamp.objects.filter(originator_version__lte=2).update(
+            **dict.fromkeys(STATE_COLUMNS)
+        )
+        seen = visit(self.app, self.tracking_id, version=9)
+        assert seen.sources == {}
+        assert seen.cargo.version == 9
