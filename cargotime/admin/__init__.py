@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -9,6 +11,7 @@ from uuid import UUID
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
@@ -19,12 +22,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cargotime.admin.display import place_name, transport_status
+from cargotime.admin.forbidden import VIEW_CARGO_HISTORY, forbidden
 from cargotime.admin.views import TimeTravelView
 from cargotime.apps import get_application
 from cargotime.models import EventTimestamp, TimeTravel, database_alias
 from cargotime.templatetags.cargotime_admin import local_instant
-
-VIEW_CARGO_HISTORY = "cargotime.view_cargo_history"
 
 if TYPE_CHECKING:
     EventTimestampModelAdmin = admin.ModelAdmin[EventTimestamp]
@@ -53,6 +55,29 @@ class _ViewHistoryOnly:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list[URLPattern]:
+        urls: list[URLPattern] = super().get_urls()  # type: ignore[misc]
+        for pattern in urls:
+            pattern.callback = self._explain_refusal(pattern.callback)
+        return urls
+
+    def _explain_refusal(
+        self, view: Callable[..., HttpResponseBase]
+    ) -> Callable[..., HttpResponseBase]:
+        # Staff without the permission get the admin-styled page that names it.
+        site: admin.AdminSite = self.admin_site  # type: ignore[attr-defined]
+
+        @wraps(view)
+        def explained(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(request, *args, **kwargs)
+            except PermissionDenied:
+                if can_view_cargo_history(request):
+                    raise
+                return forbidden(request, site)
+
+        return explained
 
 
 class IndexChangeList(ChangeList):

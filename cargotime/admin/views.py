@@ -9,19 +9,21 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied
 from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
     HttpResponseNotAllowed,
+    HttpResponseRedirect,
     JsonResponse,
 )
 from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cargotime.admin.display import Field, cargo_fields, place_name
-from cargotime.admin.forms import CargoSearchForm, TimeTravelForm
+from cargotime.admin.forbidden import forbidden
+from cargotime.admin.forms import CargoSearchForm, TimeTravelForm, tracking_id_prefix
 from cargotime.admin.json_state import cargo_as_json
 from cargotime.admin.picker import (
     CARGOS_PER_PAGE,
@@ -42,7 +44,6 @@ from cargotime.consistent_read import consistent_read
 from cargotime.models import database_alias
 from cargotime.templatetags.cargotime_admin import (
     describe_zone,
-    format_input,
     format_instant,
     in_zone,
     zone_name,
@@ -93,7 +94,7 @@ class TimeTravelView:
                     "You may not view cargo history: ask for cargotime."
                     "view_cargo_history.",
                 )
-            raise PermissionDenied
+            return forbidden(self.request, self.model_admin.admin_site)
         if self.request.method not in {"GET", "HEAD"}:
             return HttpResponseNotAllowed(["GET", "HEAD"])
         # Every read of one answer sees one snapshot: a save landing between two
@@ -108,6 +109,13 @@ class TimeTravelView:
     def answer(self) -> HttpResponseBase:
         form = TimeTravelForm(self.request.GET)
         if not form.is_valid():
+            tracking_id = form.cleaned_data.get("tracking_id")
+            if not self.json and form.only_compare_is_wrong() and tracking_id:
+                # The cargo and its timeline stay; the error sits by the compare box.
+                return self.travel(form, tracking_id)
+            prefix = self.prefix_typed(form)
+            if prefix is not None:
+                return self.find(prefix)
             return self.invalid(form)
         tracking_id = form.tracking_id_value
         if tracking_id is None:
@@ -118,8 +126,9 @@ class TimeTravelView:
         data = form.cleaned_data
         version: int | None = data.get("version")
         instant: datetime | None = data.get("at")
+        now = timezone.now()
         if version is None and instant is None:
-            instant = timezone.now()
+            instant = now
         app = get_application()
         try:
             current = visit(
@@ -146,18 +155,34 @@ class TimeTravelView:
             return self.json_state(current, timeline)
         other: datetime | None = data.get("compare_at")
         comparison = compare(app, current, other) if other else None
+        typed_at = str(form.data.get("at") or "").strip()
+        instant_is_now = version is None and typed_at.lower() in {"", "now"}
+        # "Now" is shown to the second; a typed instant as precisely as it was typed.
+        shown = (
+            current.instant.replace(microsecond=0)
+            if instant_is_now
+            else current.instant
+        )
+        form.show_instant("at", current.instant, fill=version is not None)
+        form.show_instant("compare_at", other or current.instant, fill=False)
+        instant_local = format_instant(shown, self.zone)
+        instant_utc = format_instant(shown, UTC)
         return self.render(
             form,
             status=200,
             visit=current,
             fields=cargo_fields(current.cargo),
             **self.cargo_in_words(current),
-            instant_local=format_instant(current.instant, self.zone),
-            instant_utc=format_instant(current.instant, UTC),
-            instant_is_now=version is None
-            and str(form.data.get("at") or "").strip().lower() in {"", "now"},
-            at_value=self.at_value(current),
-            instant_exact=in_zone(current.instant, self.zone).isoformat(),
+            instant_local=instant_local,
+            instant_utc=instant_utc,
+            # Where local time is UTC, the time is shown once.
+            show_utc=instant_local != instant_utc,
+            instant_is_now=instant_is_now,
+            # Past the latest event, and still to come: say so.
+            in_future=current.instant > now and not instant_is_now,
+            at_value=typed_at,
+            # The compare box keeps the instant as it was typed.
+            instant_exact=typed_at or in_zone(current.instant, self.zone).isoformat(),
             permalink=self.link(
                 {"tracking_id": tracking_id, "at": current.instant.isoformat()}
             ),
@@ -187,7 +212,9 @@ class TimeTravelView:
             )
             if comparison and comparison.events.after
             else "",
-            json_href=self.link({**self.own_parameters(), "format": "json"}),
+            json_href=self.link(
+                {**self.own_parameters(), "compare_at": None, "format": "json"}
+            ),
         )
 
     def pick(self, form: TimeTravelForm) -> HttpResponse:
@@ -219,6 +246,23 @@ class TimeTravelView:
             else "",
             at_value=at,
         )
+
+    def prefix_typed(self, form: TimeTravelForm) -> str | None:
+        # The start of a tracking ID typed in its box, and nothing else wrong.
+        if self.json or set(form.errors) != {"tracking_id"}:
+            return None
+        return tracking_id_prefix(str(form.data.get("tracking_id") or ""))
+
+    def find(self, prefix: str) -> HttpResponseRedirect:
+        # One cargo starts so: show it. Otherwise the list, filtered by the prefix.
+        at = (self.request.GET.get("at") or "").strip()
+        matches = list(find_cargos(get_application(), prefix)[:2])
+        if len(matches) == 1:
+            tracking_id = matches[0].originator_id
+            return HttpResponseRedirect(
+                self.link({"tracking_id": tracking_id, "at": at})
+            )
+        return HttpResponseRedirect(self.link({"q": prefix, "at": at}))
 
     def invalid(self, form: TimeTravelForm) -> HttpResponse:
         if self.json:
@@ -253,6 +297,16 @@ class TimeTravelView:
         )
         if self.json:
             return self.json_error(404, message)
+        if format_instant(instant, self.zone) == format_instant(instant, UTC):
+            # Local time is UTC: each time once.
+            message = _(
+                "Cargo %(tracking_id)s did not exist yet at %(instant)s. "
+                "It was booked at %(booked)s."
+            ) % {
+                "tracking_id": tracking_id,
+                "instant": format_instant(instant, UTC),
+                "booked": format_instant(booked, UTC),
+            }
         return self.render(
             form,
             status=404,
@@ -294,8 +348,10 @@ class TimeTravelView:
             {
                 **site.each_context(self.request),
                 "opts": self.model_admin.opts,
-                "title": "Time travel",
-                "subtitle": f"Cargo {tracking_id}" if tracking_id else None,
+                "title": _("Time travel"),
+                "subtitle": _("Cargo %(tracking_id)s") % {"tracking_id": tracking_id}
+                if tracking_id
+                else None,
                 "form": form,
                 "zone": describe_zone(self.zone),
                 "zone_name": zone_name(self.zone),
@@ -304,14 +360,17 @@ class TimeTravelView:
                 else form.data.get("tracking_id", ""),
                 "compare_value": form.data.get("compare_at", ""),
                 "picker_href": self.link(),
+                "now_tracking_id": str(tracking_id) if tracking_id else "",
+                "at_example": self.example(),
                 **context,
             },
             status=status,
         )
 
-    def at_value(self, current: Visit) -> str:
-        # The resolved instant, in the zone the input reads: "now" made concrete.
-        return format_input(current.instant, self.zone)
+    def example(self) -> str:
+        # Today at 14:00 in the staff member's zone, as the date and time box reads it.
+        today = in_zone(timezone.now(), self.zone)
+        return f"{today:%Y-%m-%d} 14:00"
 
     def cargo_in_words(self, current: Visit) -> dict[str, Any]:
         # Each field beside the event it has held its value since, linked; the

@@ -79,6 +79,15 @@ def utc_instant(value: datetime | None) -> str:
 
 
 @register.filter
+def utc_if_different(value: datetime | None) -> str:
+    """Return *value* in UTC, or "" where local time writes it the same."""
+    if value is None:
+        return ""
+    utc = format_instant(value, UTC)
+    return "" if utc == local_instant(value) else utc
+
+
+@register.filter
 def field_value(value: object) -> str:
     """Return a cargo field's value as staff read it."""
     if value is None:

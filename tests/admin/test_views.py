@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import connection
@@ -21,13 +24,7 @@ from cargotime.apps import get_application
 from cargotime.cargo_states import STATE_COLUMNS
 from cargotime.domain import Location
 from cargotime.models import EventTimestamp
-from tests.cargos import (
-    DEADLINE,
-    book_long_history,
-    book_voyage,
-    make_user,
-    ship,
-)
+from tests.cargos import DEADLINE, book_long_history, book_voyage, make_user, ship
 from tests.helpers import BOOKED_FIELDS, JSON_KEYS, START, UNLOAD, ManualClock
 
 if TYPE_CHECKING:
@@ -324,13 +321,31 @@ class TestState(AdminTestCase):
 
     def test_echoes_the_instant_in_local_time_and_utc(self) -> None:
         tracking_id = self.voyage()
-        response = self.get(tracking_id=tracking_id, at="2024-03-01T21:30:05+09:00")
+        with override_settings(TIME_ZONE="Asia/Tokyo"):
+            response = self.get(tracking_id=tracking_id, at="2024-03-01T12:30:05Z")
         assert response.context["visit"].instant == datetime(
             2024, 3, 1, 12, 30, 5, tzinfo=UTC
         )
-        self.assertContains(response, "UTC (UTC+00:00)")
+        self.assertContains(response, "Asia/Tokyo (UTC+09:00)")
+        self.assertContains(response, "2024-03-01 21:30:05 +09:00")
         self.assertContains(
             response, '<dd class="ct-utc">2024-03-01 12:30:05 +00:00</dd>'
+        )
+        self.assertContains(response, "(2024-03-01 12:00:00 +00:00 UTC)")
+
+    def test_shows_a_time_once_where_local_time_is_utc(self) -> None:
+        tracking_id = self.voyage()
+        response = self.get(tracking_id=tracking_id, at="2024-03-01T21:30:05+09:00")
+        self.assertContains(response, "UTC (UTC+00:00)")
+        self.assertNotContains(response, 'class="ct-utc"')
+        self.assertNotContains(response, "+00:00 UTC)")
+        self.assertContains(response, "2024-03-01 12:30:05 +00:00")
+        booked_early = self.get(tracking_id=tracking_id, at="2024-03-01T07:00Z")
+        self.assertContains(
+            booked_early,
+            "did not exist yet at 2024-03-01 07:00:00 +00:00. It was booked at "
+            "2024-03-01 08:00:00 +00:00.",
+            status_code=404,
         )
 
     def test_the_boundary_is_inclusive_to_the_microsecond(self) -> None:
@@ -368,13 +383,17 @@ class TestState(AdminTestCase):
             response = self.get(tracking_id=tracking_id, **params)
             assert self.current(response) == 8, params
             self.assertContains(response, "(now)")
-        # The Now button sends a second "at", which wins over the typed one.
-        response = self.client.get(
-            self.url,
-            {"tracking_id": str(tracking_id), "at": ["2024-03-01 09:00", "now"]},
+        # The Now button submits a form of its own: ?tracking_id=…&at=now, once.
+        response = self.get(tracking_id=tracking_id, at="2024-03-01 09:00")
+        self.assertContains(
+            response,
+            f'<form id="ct-now-form" method="get" action="{self.url}" hidden>'
+            f'<input type="hidden" name="tracking_id" value="{tracking_id}">'
+            '<input type="hidden" name="at" value="now"></form>',
+            html=True,
         )
-        assert self.current(response) == 8
-        self.assertContains(response, 'name="at" value="now"')
+        self.assertContains(response, 'form="ct-now-form"')
+        assert response.content.count(b'name="at"') == 3  # Typed, Now, compare.
 
     def test_a_version_shows_the_cargo_after_that_event(self) -> None:
         tracking_id = self.voyage()
@@ -605,7 +624,7 @@ class TestErrors(AdminTestCase):
         self.assertContains(response, escape(errors[field][0]), status_code=400)
 
     def test_a_malformed_tracking_id(self) -> None:
-        for value in ["nope", "1234", str(uuid4())[:-1], "' OR 1=1 --"]:
+        for value in ["nope", "-1234", "1234x", "' OR 1=1 --", "9" * 37]:
             self.assert_form_error(
                 {"tracking_id": value}, "tracking_id", "Enter a valid tracking ID"
             )
@@ -648,9 +667,7 @@ class TestErrors(AdminTestCase):
             "greater than or equal to 0",
         )
         self.assert_form_error(
-            {"tracking_id": tracking_id, "compare_at": "soon"},
-            "compare_at",
-            "is not a date and time",
+            {"compare_at": "soon"}, "compare_at", "is not a date and time"
         )
         self.assert_form_error(
             {"tracking_id": tracking_id, "format": "xml"},
@@ -1100,6 +1117,242 @@ class TestJsonQueries(AdminTestCase):
         # Session, user, the history's ends, the cargo (one query), its event, the
         # timeline page: no rebuilding of the state before, which only the page shows.
         assert len(queries) == 6, [query["sql"] for query in queries]
+
+
+class TestInstantInputs(AdminTestCase):
+    """The date and time boxes: the admin's calendar and clock, typed text as typed."""
+
+    def test_each_instant_input_has_the_admins_calendar_and_clock(self) -> None:
+        tracking_id = self.voyage()
+        for response in [self.get(), self.get(tracking_id=tracking_id)]:
+            # As an admin change form includes a DateTimeField's media.
+            self.assertContains(response, f'<script src="{reverse("admin:jsi18n")}">')
+            for script in [
+                "admin/js/core.js",
+                "admin/js/calendar.js",
+                "admin/js/admin/DateTimeShortcuts.js",
+                "cargotime/admin/instant_input.js",
+            ]:
+                self.assertContains(response, f'<script src="/static/{script}">')
+            self.assertContains(response, 'id="id_at_date" class="vDateField"')
+            self.assertContains(response, 'id="id_at_time" class="vTimeField"')
+        # The compare box too.
+        self.assertContains(response, 'id="id_compare_at_date" class="vDateField"')
+        self.assertContains(response, 'id="id_compare_at_time" class="vTimeField"')
+
+    def test_the_calendar_and_clock_start_at_the_instant_shown(self) -> None:
+        tracking_id = self.voyage()
+        with override_settings(TIME_ZONE="Asia/Tokyo"):
+            response = self.get(tracking_id=tracking_id, version=3)
+        # 10:00 UTC is 19:00 in Tokyo; the text box shows the event's time too.
+        self.assertContains(response, 'id="id_at_date" class="vDateField" size="10"')
+        self.assertContains(response, 'value="2024-03-01"')
+        self.assertContains(response, 'value="19:00:00"')
+        self.assertContains(response, 'name="at" value="2024-03-01T19:00:00"')
+
+    def test_the_picked_boxes_submit_nothing_themselves(self) -> None:
+        # Without JavaScript, only the text box "at" is sent: the pair has no name.
+        response = self.get(tracking_id=self.voyage())
+        content = response.content.decode()
+        for box in ["id_at_date", "id_at_time"]:
+            tag = content[content.index(f'id="{box}"') - 30 :].split(">", 1)[0]
+            assert "name=" not in tag, tag
+        self.assertContains(response, 'data-ct-instant-for="id_at" hidden')
+
+    def test_echoes_the_typed_text_with_its_offset(self) -> None:
+        tracking_id = self.voyage()
+        for text in [
+            "2024-03-01T21:30:05+09:00",
+            "2024-03-01T12:30Z",
+            "2024-03-01 12:30",
+            "2024-03-01T12:30:00.250000",
+        ]:
+            response = self.get(tracking_id=tracking_id, at=text)
+            assert self.current(response) == 5, text
+            self.assertContains(response, f'name="at" value="{text}"')
+        # The compare box carries the typed instant on, as typed.
+        self.assertContains(
+            response,
+            '<input type="hidden" name="at" value="2024-03-01T12:30:00.250000">',
+        )
+
+    def test_reads_the_projects_datetime_input_formats(self) -> None:
+        tracking_id = self.voyage()
+        with override_settings(DATETIME_INPUT_FORMATS=["%d/%m/%Y %H:%M"]):
+            response = self.get(tracking_id=tracking_id, at="01/03/2024 11:00")
+        assert response.status_code == 200, response.context["form"].errors
+        assert self.current(response) == 4
+        self.assertContains(response, 'name="at" value="01/03/2024 11:00"')
+        # Django's own formats for the language still read: English is month first.
+        response = self.get(tracking_id=tracking_id, at="03/01/2024 10:59")
+        assert self.current(response) == 3
+
+    def test_times_are_shown_in_seconds_unless_they_have_more(self) -> None:
+        tracking_id = self.voyage()
+        response = self.get(tracking_id=tracking_id, at="2024-03-01T12:30:05Z")
+        self.assertContains(response, "As of 2024-03-01 12:30:05 +00:00")
+        self.assertNotContains(response, "12:30:05.000000")
+        response = self.get(tracking_id=tracking_id, at="2024-03-01T12:30:05.000250Z")
+        self.assertContains(response, "As of 2024-03-01 12:30:05.000250 +00:00")
+
+    def test_now_is_shown_without_microseconds(self) -> None:
+        tracking_id = self.voyage()
+        for params in [{}, {"at": "now"}]:
+            response = self.get(tracking_id=tracking_id, **params)
+            heading = response.content.decode().split('id="ct-instant-heading">')[1]
+            heading = heading.split("</h2>")[0]
+            assert re.fullmatch(
+                r"As of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+00:00 \(now\)", heading
+            ), heading
+            # What is shown is the present, to the microsecond.
+            assert response.context["visit"].instant.microsecond == (
+                response.context["visit"].instant.microsecond
+            )
+
+    def test_the_help_speaks_to_a_clerk_with_an_example_in_their_zone(self) -> None:
+        with override_settings(TIME_ZONE="Asia/Tokyo"):
+            response = self.get()
+        help_text = response.content.decode().split('id="id_at_helptext">')[1]
+        help_text = help_text.split("</p>")[0]
+        assert "ISO 8601" not in help_text
+        assert "calendar" in help_text
+        assert "Asia/Tokyo (UTC+09:00)" in help_text
+        today = timezone.now().astimezone(ZoneInfo("Asia/Tokyo")).date()
+        assert f"for example {today.isoformat()} 14:00." in help_text
+
+
+class TestErrorsKeepTheWork(AdminTestCase):
+    def test_a_bad_compare_instant_keeps_the_cargo_and_its_timeline(self) -> None:
+        tracking_id = self.voyage()
+        response = self.get(
+            tracking_id=tracking_id, at="2024-03-01T12:30Z", compare_at="soon"
+        )
+        # The page answers what it was asked; the mistake is a remark beside a box.
+        assert response.status_code == 200
+        assert self.current(response) == 5
+        assert self.versions(response) == list(range(1, 9))
+        assert response.context["comparison"] is None
+        content = response.content.decode()
+        compare_box = content.split('<div class="module ct-compare" id="compare">')[1]
+        compare_box = compare_box.split('<div class="module ct-timeline"')[0]
+        assert "is not a date and time" in compare_box
+        assert 'name="compare_at" value="soon"' in compare_box
+        assert 'aria-invalid="true"' in compare_box
+        assert 'id="id_compare_at_error"' in compare_box
+        self.assertNotContains(response, "Please correct the")
+        assert "module ct-state" in content
+        assert 'id="timeline"' in content
+        # The JSON link leaves the compare instant out: JSON reads none.
+        assert "compare_at" not in response.context["json_href"]
+
+    def test_json_still_refuses_a_bad_compare_instant(self) -> None:
+        response, data = self.get_json(tracking_id=self.voyage(), compare_at="soon")
+        assert response.status_code == 400
+        assert "is not a date and time" in data["errors"]["compare_at"][0]
+
+    def test_a_future_instant_says_so_and_shows_the_latest_state(self) -> None:
+        tracking_id = self.voyage()
+        future = (timezone.now() + timedelta(days=30)).isoformat()
+        response = self.get(tracking_id=tracking_id, at=future)
+        assert response.status_code == 200
+        assert self.current(response) == 8
+        self.assertContains(
+            response, "This is in the future: showing the latest known state."
+        )
+        for params in [{"at": "2024-03-01T16:00Z"}, {"at": "now"}, {"version": 8}]:
+            self.assertNotContains(
+                self.get(tracking_id=tracking_id, **params), "in the future"
+            )
+
+    def test_a_tracking_id_prefix_goes_to_the_matching_cargos(self) -> None:
+        first = self.voyage()
+        self.clock.advance()
+        second = book_voyage(self.app, self.clock)
+        shared = os.path.commonprefix([str(first), str(second)])
+        # Both start so (perhaps with nothing at all): the list, filtered.
+        prefix = shared or "0123"
+        response = self.get(tracking_id=prefix.upper(), at="2024-03-01 12:30")
+        assert response.status_code == 302
+        assert response["Location"] == (
+            f"{self.url}?q={quote(prefix)}&at=2024-03-01+12%3A30"
+        )
+        # One cargo starts so: straight to it, with the instant typed.
+        unique = str(first)[: len(shared) + 4]
+        response = self.get(tracking_id=f" {unique} ", at="2024-03-01 12:30")
+        assert response.status_code == 302
+        assert response["Location"] == (
+            f"{self.url}?tracking_id={first}&at=2024-03-01+12%3A30"
+        )
+        followed = self.client.get(response["Location"])
+        assert self.current(followed) == 5
+
+    def test_the_picker_lists_the_cargos_a_prefix_matches(self) -> None:
+        tracking_id = self.voyage()
+        prefix = str(tracking_id)[:4]
+        response = self.client.get(self.url, {"tracking_id": prefix}, follow=True)
+        assert response.status_code == 200
+        assert response.redirect_chain[-1][0].endswith(f"tracking_id={tracking_id}")
+        other = "f" if prefix[0] != "f" else "0"
+        response = self.client.get(self.url, {"tracking_id": other * 4}, follow=True)
+        assert response.status_code == 200
+        assert response.context["query"] == other * 4
+        self.assertContains(response, f"No cargo matches “{other * 4}”.")
+
+    def test_json_refuses_a_prefix(self) -> None:
+        self.voyage()
+        response, data = self.get_json(tracking_id="5f0b")
+        assert response.status_code == 400
+        assert "Enter a valid tracking ID" in data["errors"]["tracking_id"][0]
+
+    def test_a_one_event_cargos_strip_is_labelled_once(self) -> None:
+        self.clock.advance()
+        tracking_id = self.app.book_new_cargo(
+            Location.HONGKONG, Location.STOCKHOLM, DEADLINE
+        )
+        response = self.get(tracking_id=tracking_id)
+        assert response.content.count(b'class="ct-end"') == 1
+        response = self.get(tracking_id=self.voyage())
+        assert response.content.count(b'class="ct-end"') == 2
+
+
+class TestForbidden(AdminTestCase):
+    def test_staff_without_the_permission_see_an_admin_page_naming_it(self) -> None:
+        tracking_id = self.voyage()
+        self.client.force_login(make_user("clerk"))
+        for params in [{}, {"tracking_id": tracking_id}]:
+            response = self.get(**params)
+            assert response.status_code == 403
+            names = [template.name for template in response.templates]
+            assert names[0] == "cargotime/admin/forbidden.html"
+            assert "admin/base_site.html" in names
+            self.assertContains(response, '<div class="breadcrumbs">', status_code=403)
+            self.assertContains(
+                response,
+                "Cargo time travel | event timestamp | "
+                "Can view a cargo as it was at any time",
+                status_code=403,
+            )
+            self.assertContains(
+                response, "<code>cargotime.view_cargo_history</code>", status_code=403
+            )
+
+    def test_the_event_timestamps_refuse_in_the_same_words(self) -> None:
+        self.voyage()
+        self.client.force_login(make_user("clerk"))
+        response = self.client.get(reverse("admin:cargotime_eventtimestamp_changelist"))
+        self.assertContains(
+            response, "<code>cargotime.view_cargo_history</code>", status_code=403
+        )
+
+    def test_json_is_refused_in_json(self) -> None:
+        tracking_id = self.voyage()
+        self.client.force_login(make_user("clerk"))
+        response, data = self.get_json(tracking_id=tracking_id)
+        assert response.status_code == 403
+        assert data == {
+            "error": "You may not view cargo history: ask for "
+            "cargotime.view_cargo_history."
+        }
 
 
 class TestWordsAndMarkers(AdminTestCase):
