@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
-DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+DESKTOP: ViewportSize = {"width": 1400, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
@@ -105,8 +105,8 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
         assert "2024-03-01 20:30:00.500000 +09:00" in echo
         assert "2024-03-01 11:30:00.500000 +00:00" in echo
         assert "Asia/Tokyo" in echo
-        assert "Loaded at HONGKONG onto voyage V1" in echo
-        assert self.state(page, "Transport status") == "ONBOARD_CARRIER"
+        assert "Loaded at Hong Kong (HONGKONG) onto voyage V1" in echo
+        assert self.state(page, "Transport status") == "On board carrier"
         assert self.state(page, "Current voyage") == "V1"
         assert self.current_version(page) == "v4"
         self.shoot(page, "03-cargo-at-instant", full_page=True)
@@ -115,13 +115,15 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
         page.get_by_role("link", name="Next ›").click()
         page.wait_for_url(re.compile(r"version=5"))
         assert self.current_version(page) == "v5"
-        assert self.state(page, "Last known location") == "NEWYORK"
-        assert "Unloaded at NEWYORK from voyage V1" in page.inner_text(".ct-echo")
+        assert self.state(page, "Last known location") == "New York (NEWYORK)"
+        assert "Unloaded at New York (NEWYORK) from voyage V1" in page.inner_text(
+            ".ct-echo"
+        )
         page.get_by_role("link", name="‹ Previous").click()
         page.wait_for_url(re.compile(r"version=4"))
         page.get_by_role("link", name="‹ Previous").click()
         page.wait_for_url(re.compile(r"version=3"))
-        assert self.state(page, "Transport status") == "IN_PORT"
+        assert self.state(page, "Transport status") == "In port"
         # The arrow keys step too.
         page.keyboard.press("ArrowRight")
         page.wait_for_url(re.compile(r"version=4"))
@@ -132,14 +134,16 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
         # A dot on the strip is a link to its event.
         page.locator(".ct-strip a.ct-mark").first.click()
         page.wait_for_url(re.compile(r"version=1"))
-        assert self.state(page, "Routing status") == "NOT_ROUTED"
+        assert self.state(page, "Routing status") == "Not routed"
         assert page.locator(".ct-stepper .ct-disabled").count() == 2
 
         # Now, then compare with the first hour.
-        page.get_by_role("button", name="Now").click()
+        page.get_by_role("button", name="Now", exact=True).click()
         page.wait_for_url(re.compile(r"at=now"))
+        # One clean ?tracking_id=…&at=now, never a second "at" beside the typed one.
+        assert page.url.endswith(f"?tracking_id={self.voyage}&at=now"), page.url
         assert self.current_version(page) == "v8"
-        assert self.state(page, "Transport status") == "CLAIMED"
+        assert self.state(page, "Transport status") == "Claimed"
         page.fill("#id_compare_at", "2024-03-01 17:30")
         page.press("#id_compare_at", "Enter")
         page.wait_for_url(re.compile(r"compare_at="))
@@ -147,6 +151,9 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
         assert "Transport status" in compared
         assert page.locator(".ct-compare-events tbody tr").count() == 7
         self.shoot(page, "04-compare", full_page=True)
+
+        # The admin's calendar and clock: "Today" and "Now" write into the text box.
+        self.pick_today_and_now(page)
 
         # Dark mode: the admin's variables switch, and so does the page.
         page.emulate_media(color_scheme="dark")
@@ -208,19 +215,80 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
         self.log_in(page)
         page.goto(self.url(tracking_id=self.voyage, version=5))
         # Nothing but the tables that scroll on their own may be wider than the phone.
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"], width
+        self.assert_fits(page)
         self.shoot(page, "09-phone-top")
         page.locator(".ct-state").scroll_into_view_if_needed()
         self.shoot(page, "10-phone-state")
         page.locator("#timeline").scroll_into_view_if_needed()
         self.shoot(page, "11-phone-timeline")
         page.goto(self.url())
+        self.assert_fits(page)
         self.shoot(page, "12-phone-cargo-list")
+        page.goto(
+            self.url(
+                tracking_id=self.voyage,
+                at="2024-03-01T15:00Z",
+                compare_at="2024-03-01T09:30Z",
+            )
+            + "#compare"
+        )
+        self.assert_fits(page)
+        # The heading of the events between them reads on one line.
+        caption = page.locator(".ct-compare-events caption")
+        lines = caption.evaluate(
+            """element => {
+                const range = document.createRange();
+                range.selectNodeContents(element);
+                const tops = [...range.getClientRects()].map((r) => Math.round(r.top));
+                return new Set(tops).size;
+            }"""
+        )
+        assert lines == 1, lines
+        self.shoot(page, "16-phone-compare", full_page=True)
+        page.locator(".ct-compare").screenshot(
+            path=str(SCREENSHOTS / "16-phone-compare-box.png")
+        )
+        page.goto(self.url(tracking_id=self.voyage, compare_at="soon"))
+        self.assert_fits(page)
+        self.shoot(page, "17-phone-compare-error", full_page=True)
+        page.locator(".ct-compare").screenshot(
+            path=str(SCREENSHOTS / "17-phone-compare-error-box.png")
+        )
+        page.goto(self.url(tracking_id=self.voyage, at="nonsense"))
+        self.assert_fits(page)
+        self.shoot(page, "18-phone-malformed", full_page=True)
         page.emulate_media(color_scheme="dark")
         page.goto(self.url(tracking_id=self.voyage, version=5))
         self.shoot(page, "14-phone-dark")
         context.close()
+
+    def pick_today_and_now(self, page: Page) -> None:
+        page.goto(self.url(tracking_id=self.voyage, version=2))
+        shortcuts = page.locator(".ct-field-at .datetimeshortcuts")
+        shortcuts.first.wait_for()
+        assert page.locator("#id_at_date.vDateField").is_visible()
+        assert page.locator("#id_at_time.vTimeField").is_visible()
+        self.shoot(page, "15-calendar-and-clock")
+        picked = page.locator("[data-ct-instant-for=id_at]")
+        picked.get_by_role("link", name="Today", exact=True).click()
+        picked.get_by_role("link", name="Now", exact=True).click()
+        # Server time, Asia/Tokyo: today's date and the time now, in the text box.
+        typed = page.input_value("#id_at")
+        date = page.input_value("#id_at_date")
+        time = page.input_value("#id_at_time")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d", date), date
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", time), time
+        assert typed == f"{date} {time}", typed
+        page.get_by_role("button", name="Show", exact=True).click()
+        page.wait_for_url(re.compile(r"at=\d{4}-\d\d-\d\d\+\d\d%3A"))
+        assert self.current_version(page) == "v8"
+        assert page.input_value("#id_at") == typed
+        assert "in the future" not in page.inner_text("#content-main")
+
+    def assert_fits(self, page: Page) -> None:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        inner = page.evaluate("window.innerWidth")
+        assert width <= inner, (page.url, width, inner)
 
     def log_in(self, page: Page) -> None:
         page.goto(f"{self.live_server_url}{reverse('admin:index')}")
@@ -235,7 +303,8 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
 
     def state(self, page: Page, label: str) -> str:
         row = page.locator(".ct-state tr", has=page.locator(f"th:text-is('{label}')"))
-        return row.locator("td").inner_text()
+        # The value, without the line below it that says since when it holds.
+        return row.locator("td").inner_text().splitlines()[0].strip()
 
     def current_version(self, page: Page) -> str:
         return page.locator(".ct-events tr.ct-current td:first-child a").inner_text()

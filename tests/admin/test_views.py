@@ -1259,7 +1259,12 @@ class TestErrorsKeepTheWork(AdminTestCase):
         self.assertContains(
             response, "This is in the future: showing the latest known state."
         )
-        for params in [{"at": "2024-03-01T16:00Z"}, {"at": "now"}, {"version": 8}]:
+        others: list[dict[str, Any]] = [
+            {"at": "2024-03-01T16:00Z"},
+            {"at": "now"},
+            {"version": 8},
+        ]
+        for params in others:
             self.assertNotContains(
                 self.get(tracking_id=tracking_id, **params), "in the future"
             )
