@@ -329,42 +329,23 @@ class _Query:
             raise NotImplementedError(msg)
 
     def page(self, limit: int, after: Cursor | None) -> list[FleetCargo]:
-        where, params = self._where(self.filters, facets=True)
+        conditions, params = self._conditions(self.filters, facets=True)
         if after is not None:
-            where.append(f"({_q('booked_at')}, {_q('originator_id')}) < (%s, %s)")
             params += [self._datetime(after[0]), self._uuid(after[1])]
-        statement = (
-            f"SELECT * FROM ({self._states()}) AS fleet"
-            f"{_where_clause(where)} "
-            f"ORDER BY {_q('booked_at')} DESC, {_q('originator_id')} DESC LIMIT %s"
+        statement = sql.fleet_page(
+            EventTimestamp, self.vendor, COLUMNS, conditions, after=after is not None
         )
         rows = self._fetch(statement, [*self._state_params(), *params, limit])
         return [self._cargo(row) for row in rows]
 
     def groups(self) -> list[tuple[dict[str, Any], int]]:
-        where, params = self._where(self.filters, facets=False)
-        late = self._late_expression()
-        statement = (
-            f"SELECT {_q('transport_status')}, {_q('routing_status')}, "
-            f"{_q('last_known_location')}, {_q('destination')}, "
-            f"{_q('is_misdirected')}, {late}, {_q('current_voyage_number')}, "
-            f"count(*) FROM ({self._states()}) AS fleet{_where_clause(where)} "
-            "GROUP BY 1, 2, 3, 4, 5, 6, 7"
-        )
+        conditions, params = self._conditions(self.filters, facets=False)
+        statement = sql.fleet_groups(EventTimestamp, self.vendor, COLUMNS, conditions)
         groups = []
-        for row in self._fetch(statement, [*self._state_params(), *params]):
-            transport, routing, location, destination, misdirected, late_, voyage, n = (
-                row
-            )
-            values = {
-                "transport_status": transport,
-                "routing_status": routing,
-                "location": location,
-                "destination": destination,
-                "misdirected": bool(misdirected),
-                "late": bool(late_),
-                "voyage": voyage,
-            }
+        for *found, n in self._fetch(statement, [*self._state_params(), *params]):
+            values = dict(zip(FACETS, found, strict=True))
+            values["misdirected"] = bool(values["misdirected"])
+            values["late"] = bool(values["late"])
             groups.append((values, int(n)))
         return groups
 
@@ -390,10 +371,8 @@ class _Query:
     ) -> dict[UUID, FleetCargo]:
         if not tracking_ids:
             return {}
-        placeholders = ", ".join(["%s"] * len(tracking_ids))
-        statement = (
-            f"SELECT * FROM ({self._states()}) AS fleet "
-            f"WHERE {_q('originator_id')} IN ({placeholders})"
+        statement = sql.fleet_of(
+            EventTimestamp, self.vendor, COLUMNS, len(tracking_ids)
         )
         params = [
             self._datetime(at),
@@ -405,16 +384,13 @@ class _Query:
             for cargo in map(self._cargo, self._fetch(statement, params))
         }
 
-    def _states(self) -> str:
-        return sql.fleet_states(EventTimestamp, self.vendor, COLUMNS)
-
     def _state_params(self) -> list[Any]:
         return [self._datetime(self.at), self.app.name]
 
-    def _where(
+    def _conditions(
         self, filters: FleetFilters, *, facets: bool
-    ) -> tuple[list[str], list[Any]]:
-        where: list[str] = []
+    ) -> tuple[tuple[str, ...], list[Any]]:
+        conditions: list[str] = []
         params: list[Any] = []
         if facets:
             equal = {
@@ -423,51 +399,30 @@ class _Query:
                 "location": "last_known_location",
                 "destination": "destination",
                 "voyage": "current_voyage_number",
+                "misdirected": "is_misdirected",
             }
             for name, column in equal.items():
                 value = getattr(filters, name)
                 if value is not None:
-                    where.append(f"{_q(column)} = %s")
+                    conditions.append(sql.fleet_condition(column))
                     params.append(value)
-            if filters.misdirected is not None:
-                where.append(f"{_q('is_misdirected')} = %s")
-                params.append(filters.misdirected)
             if filters.late is not None:
-                where.append(f"{self._late_expression()} = %s")
+                conditions.append(sql.fleet_late_condition())
                 params.append(1 if filters.late else 0)
-        search, search_params = self._search(filters.q)
-        if search:
-            where.append(search)
-            params += search_params
-        return where, params
-
-    def _search(self, text: str) -> tuple[str, list[Any]]:
-        text = text.strip().lower()
-        if not text:
-            return "", []
-        matches: list[str] = []
-        params: list[Any] = []
-        if TRACKING_ID_PREFIX.match(text):
-            if self.vendor == "postgresql":
-                matches.append(f"CAST({_q('originator_id')} AS text) LIKE %s")
-                params.append(f"{text}%")
-            else:
-                # Django keeps UUIDs in SQLite as 32 hexadecimal digits.
-                matches.append(f"{_q('originator_id')} LIKE %s")
-                params.append(f"{text.replace('-', '')}%")
-        codes = place_codes(text)
-        if codes:
-            marks = ", ".join(["%s"] * len(codes))
-            for column in ("origin", "destination", "last_known_location"):
-                matches.append(f"{_q(column)} IN ({marks})")
-                params += codes
-        if not matches:
-            return "1 = 0", []
-        return f"({' OR '.join(matches)})", params
-
-    def _late_expression(self) -> str:
-        eta, deadline = _q("estimated_time_of_arrival"), _q("arrival_deadline")
-        return f"(CASE WHEN {eta} IS NOT NULL AND {eta} > {deadline} THEN 1 ELSE 0 END)"
+        text = filters.q.strip().lower()
+        if text:
+            matches: list[str] = []
+            if TRACKING_ID_PREFIX.match(text):
+                matches.append(sql.fleet_prefix_condition(self.vendor))
+                prefix = text if self.vendor == "postgresql" else text.replace("-", "")
+                params.append(f"{prefix}%")
+            codes = place_codes(text)
+            if codes:
+                for column in ("origin", "destination", "last_known_location"):
+                    matches.append(sql.fleet_condition(column, len(codes)))
+                    params += codes
+            conditions.append(sql.fleet_any(matches))
+        return tuple(conditions), params
 
     def _fetch(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.connection.cursor() as cursor:
@@ -501,14 +456,6 @@ class _Query:
             route=state["route"],
             booked_at=_as_datetime(booked_at),
         )
-
-
-def _q(name: str) -> str:
-    return sql.quote(name)
-
-
-def _where_clause(where: Sequence[str]) -> str:
-    return f" WHERE {' AND '.join(where)}" if where else ""
 
 
 def _as_uuid(value: Any) -> UUID:

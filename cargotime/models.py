@@ -100,3 +100,14 @@ class TimeTravel(EventTimestamp):
         verbose_name_plural = _("time travel")
         # Viewing needs cargotime.view_cargo_history; nothing else applies.
         default_permissions = ()
+
+
+class Fleet(EventTimestamp):
+    """The admin's Fleet page: every cargo as it was at an instant."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("fleet")
+        verbose_name_plural = _("fleet")
+        # Viewing needs cargotime.view_cargo_history; nothing else applies.
+        default_permissions = ()

@@ -212,3 +212,94 @@ def fleet_states(
         f"{head} JOIN {rows} AS s ON s.{quote('id')} = "
         f"(SELECT i.{quote('id')} {latest}) {bookings}"
     )
+
+
+# The fleet's queries read the states query above as "fleet"; their conditions are
+# built by the functions below, from quoted columns and placeholders only.
+
+
+def fleet_condition(column: str, values: int = 1) -> str:
+    """Return "column = %s", or "column IN (%s, …)" for several *values*."""
+    if values == 1:
+        return f"{quote(column)} = %s"
+    placeholders = ", ".join(["%s"] * values)
+    return f"{quote(column)} IN ({placeholders})"
+
+
+def fleet_late() -> str:
+    """Return 1 where the cargo is expected after its deadline, else 0."""
+    eta, deadline = quote("estimated_time_of_arrival"), quote("arrival_deadline")
+    return f"(CASE WHEN {eta} IS NOT NULL AND {eta} > {deadline} THEN 1 ELSE 0 END)"
+
+
+def fleet_late_condition() -> str:
+    """Return the condition that the cargo's lateness is %s (1 or 0)."""
+    return f"{fleet_late()} = %s"
+
+
+def fleet_prefix_condition(vendor: str) -> str:
+    """Return the condition that the tracking ID starts with %s (a LIKE pattern)."""
+    if vendor == "postgresql":
+        return f"CAST({quote('originator_id')} AS text) LIKE %s"
+    # Django keeps UUIDs in SQLite as 32 hexadecimal digits: the pattern has no "-".
+    return f"{quote('originator_id')} LIKE %s"
+
+
+def fleet_any(conditions: Sequence[str]) -> str:
+    """Return the conditions joined by OR; none of them is always false."""
+    return f"({' OR '.join(conditions)})" if conditions else "1 = 0"
+
+
+def fleet_page(
+    index: type[models.Model],
+    vendor: str,
+    columns: tuple[str, ...],
+    conditions: tuple[str, ...],
+    *,
+    after: bool,
+) -> str:
+    """Return a page of the fleet, newest booking first; parameters after states'."""
+    # Then each condition's, then the cursor (booked_at, originator_id) if *after*,
+    # then the limit.
+    booked_at, originator_id = quote("booked_at"), quote("originator_id")
+    if after:
+        conditions = (*conditions, f"({booked_at}, {originator_id}) < (%s, %s)")
+    return (
+        f"SELECT * FROM ({fleet_states(index, vendor, columns)}) AS fleet"
+        f"{_where(conditions)} ORDER BY {booked_at} DESC, {originator_id} DESC "
+        "LIMIT %s"
+    )
+
+
+def fleet_groups(
+    index: type[models.Model],
+    vendor: str,
+    columns: tuple[str, ...],
+    conditions: tuple[str, ...],
+) -> str:
+    """Return how many cargos share each combination of the fleet's facets."""
+    # Rows: transport status, routing status, last known location, destination,
+    # misdirected, late (1 or 0), current voyage, and the count.
+    grouped = names(
+        ("transport_status", "routing_status", "last_known_location", "destination")
+    )
+    misdirected, voyage = quote("is_misdirected"), quote("current_voyage_number")
+    return (
+        f"SELECT {grouped}, {misdirected}, {fleet_late()}, {voyage}, count(*) "
+        f"FROM ({fleet_states(index, vendor, columns)}) AS fleet"
+        f"{_where(conditions)} GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    )
+
+
+def fleet_of(
+    index: type[models.Model], vendor: str, columns: tuple[str, ...], count: int
+) -> str:
+    """Return the states of *count* given cargos; parameters after the states'."""
+    return (
+        f"SELECT * FROM ({fleet_states(index, vendor, columns)}) AS fleet "
+        f"WHERE {fleet_condition('originator_id', count)}"
+    )
+
+
+def _where(conditions: Sequence[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""

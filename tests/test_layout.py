@@ -94,6 +94,8 @@ class LayoutTests(TestCase):
         assert admin == {
             "__init__.py",
             "display.py",
+            "fleet.py",
+            "forbidden.py",
             "forms.py",
             "instants.py",
             "json_state.py",

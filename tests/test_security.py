@@ -312,11 +312,21 @@ class ParameterisedSqlTests(SecurityTestCase):
 # built from them, and placeholders. Anything else in an f-string of SQL needs review.
 IDENTIFIER_CALLS = re.compile(
     r"^(sql\.)?(table|quote|names|column|_table|quote_name|connection\.ops\.quote_name"
-    r"|_from_arrays)\("
+    r"|_from_arrays|_where|fleet_states|fleet_late|fleet_condition)\("
 )
 FRAGMENTS = {
     "after",
     "application",
+    # The fleet's fragments in cargotime/sql.py, each built from quote() and names().
+    "booked_at",
+    "bookings",
+    "grouped",
+    "head",
+    "inner",
+    "latest",
+    "misdirected",
+    "selected",
+    "voyage",
     "columns",
     "mode",
     "originator_id",
@@ -355,7 +365,10 @@ def is_fixed_fragment(source: str) -> bool:
     # ", ".join of placeholders, rows of them, or of fragments built above.
     joined = re.fullmatch(r"'[ ,A-Z]*'\.join\((.*)\)", source)
     return bool(joined) and bool(
-        re.search(r"'%s'|\brow\b|\barrays\b|\bparts\b|\bctes\b|\bselects\b", source)
+        re.search(
+            r"'%s'|\brow\b|\barrays\b|\bparts\b|\bctes\b|\bselects\b|\bconditions\b",
+            source,
+        )
     )
 
 

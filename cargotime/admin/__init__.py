@@ -22,18 +22,20 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cargotime.admin.display import place_name, transport_status
+from cargotime.admin.fleet import FleetView
 from cargotime.admin.forbidden import VIEW_CARGO_HISTORY, forbidden
 from cargotime.admin.views import TimeTravelView
 from cargotime.apps import get_application
-from cargotime.models import EventTimestamp, TimeTravel, database_alias
+from cargotime.models import EventTimestamp, Fleet, TimeTravel, database_alias
 from cargotime.templatetags.cargotime_admin import local_instant
 
 if TYPE_CHECKING:
     EventTimestampModelAdmin = admin.ModelAdmin[EventTimestamp]
     TimeTravelModelAdmin = admin.ModelAdmin[TimeTravel]
+    FleetModelAdmin = admin.ModelAdmin[Fleet]
 else:
     # ModelAdmin is generic only in the type stubs.
-    EventTimestampModelAdmin = TimeTravelModelAdmin = admin.ModelAdmin
+    EventTimestampModelAdmin = TimeTravelModelAdmin = FleetModelAdmin = admin.ModelAdmin
 
 
 def can_view_cargo_history(request: HttpRequest) -> bool:
@@ -206,3 +208,21 @@ class TimeTravelAdmin(_ViewHistoryOnly, TimeTravelModelAdmin):
     def time_travel_view(self, request: HttpRequest) -> HttpResponseBase:
         """Show a cargo as it was at an instant, or the cargos to pick from."""
         return TimeTravelView(request, self).respond()
+
+
+@admin.register(Fleet)
+class FleetAdmin(_ViewHistoryOnly, FleetModelAdmin):
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.fleet_view)
+        # Read-only, in a snapshot of its own, as the time-travel page.
+        for alias in connections:
+            view = transaction.non_atomic_requests(using=alias)(view)
+        return [
+            path("", view, name="cargotime_fleet"),
+            # The admin index links each model to its changelist: here, this page.
+            path("", view, name="cargotime_fleet_changelist"),
+        ]
+
+    def fleet_view(self, request: HttpRequest) -> HttpResponseBase:
+        """Show every cargo as it was at an instant, filtered and compared."""
+        return FleetView(request, self).respond()
