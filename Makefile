@@ -7,7 +7,7 @@ HOST_PORT ?= 127.0.0.1:8000
 LOCAL_PG_URL := postgres://cargotime:cargotime@127.0.0.1:5432/cargotime
 PG_URL ?= $(LOCAL_PG_URL)
 
-.PHONY: run test test-sqlite test-postgres lint venv postgres chromium clean load bench bench-smoke
+.PHONY: run test test-sqlite test-postgres lint venv postgres chromium gettext clean load bench bench-smoke
 
 venv: $(VENV)/.installed
 
@@ -53,10 +53,14 @@ postgres:
 chromium:
 	bash .ci/chromium
 
-test-sqlite: venv chromium
+# makemessages and msgfmt, for the translation tests.
+gettext:
+	bash .ci/gettext
+
+test-sqlite: venv chromium gettext
 	env -u DATABASE_URL $(PY) -m pytest
 
-test-postgres: venv postgres chromium
+test-postgres: venv postgres chromium gettext
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest
 
 # The suites last, so that the run closes on their counts.

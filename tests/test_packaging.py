@@ -78,6 +78,14 @@ class WheelTests(SimpleTestCase):
         templates = {n for n in self.names if n.startswith("cargotime/templates/")}
         assert any(name.endswith(".html") for name in templates)
 
+    def test_the_wheel_holds_the_german_catalogue(self) -> None:
+        # The compiled .mo is what Django reads; the .po travels with it.
+        for name in (
+            "cargotime/locale/de/LC_MESSAGES/django.mo",
+            "cargotime/locale/de/LC_MESSAGES/django.po",
+        ):
+            assert name in self.names, name
+
     def test_the_wheel_holds_only_the_app(self) -> None:
         top = {name.split("/")[0] for name in self.names}
         assert {t for t in top if not t.endswith(".dist-info")} == {"cargotime"}

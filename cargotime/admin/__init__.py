@@ -108,7 +108,7 @@ class EventTimestampAdmin(_ViewHistoryOnly, EventTimestampModelAdmin):
     list_filter = [("timestamp", admin.DateFieldListFilter)]
     date_hierarchy = "timestamp"
     search_fields = ["originator_id"]
-    search_help_text = "A tracking ID, or its first characters."
+    search_help_text = _("A tracking ID, or its first characters.")
     ordering = ["-timestamp", "-originator_version"]
     show_full_result_count = False
     list_per_page = 50
@@ -149,16 +149,17 @@ class EventTimestampAdmin(_ViewHistoryOnly, EventTimestampModelAdmin):
             return queryset.filter(originator_id__istartswith=term), False
         return queryset.none(), False
 
-    @admin.display(description="tracking ID", ordering="originator_id")
+    @admin.display(description=_("tracking ID"), ordering="originator_id")
     def tracking_id(self, obj: EventTimestamp) -> SafeString:
         # Narrows the list to this cargo's events.
         return format_html(
-            '<a href="?{}" title="Only this cargo">{}</a>',
+            '<a href="?{}" title="{}">{}</a>',
             urlencode({"q": str(obj.originator_id)}),
+            gettext("Only this cargo"),
             obj.originator_id,
         )
 
-    @admin.display(description="timestamp", ordering="timestamp")
+    @admin.display(description=_("timestamp"), ordering="timestamp")
     def instant(self, obj: EventTimestamp) -> str:
         # To the microsecond: two events can be apart by less than a second.
         return local_instant(obj.timestamp)
@@ -177,17 +178,18 @@ class EventTimestampAdmin(_ViewHistoryOnly, EventTimestampModelAdmin):
             return gettext("%(status)s, misdirected") % {"status": words}
         return words
 
-    @admin.display(description="time travel")
+    @admin.display(description=_("time travel"))
     def time_travel(self, obj: EventTimestamp) -> SafeString:
         url = reverse("admin:cargotime_time_travel", current_app=self.admin_site.name)
         query = urlencode(
             {"tracking_id": str(obj.originator_id), "version": obj.originator_version}
         )
         return format_html(
-            '<a href="{}?{}">See the cargo at version {}</a>',
+            '<a href="{}?{}">{}</a>',
             url,
             query,
-            obj.originator_version,
+            gettext("See the cargo at version %(version)s")
+            % {"version": obj.originator_version},
         )
 
 

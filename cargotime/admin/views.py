@@ -288,13 +288,16 @@ class TimeTravelView:
         error: NotYetBooked,
     ) -> HttpResponse:
         booked = error.span.first_timestamp
-        message = (
-            f"Cargo {tracking_id} did not exist yet at "
-            f"{format_instant(instant, self.zone)} "
-            f"({format_instant(instant, UTC)}). It was booked at "
-            f"{format_instant(booked, self.zone)} "
-            f"({format_instant(booked, UTC)})."
-        )
+        message = _(
+            "Cargo %(tracking_id)s did not exist yet at %(instant)s "
+            "(%(instant_utc)s). It was booked at %(booked)s (%(booked_utc)s)."
+        ) % {
+            "tracking_id": tracking_id,
+            "instant": format_instant(instant, self.zone),
+            "instant_utc": format_instant(instant, UTC),
+            "booked": format_instant(booked, self.zone),
+            "booked_utc": format_instant(booked, UTC),
+        }
         if self.json:
             return self.json_error(404, message)
         if format_instant(instant, self.zone) == format_instant(instant, UTC):

@@ -8,6 +8,7 @@ from typing import cast
 from uuid import UUID
 
 from django.db.models import Count, Max, Q, Subquery
+from django.utils.translation import gettext as _
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
@@ -88,10 +89,15 @@ def visit(
     span = require_span(app, tracking_id)
     if version is not None:
         if not span.first_version <= version <= span.last_version:
-            msg = (
-                f"Cargo {tracking_id} has no version {version}: its history runs "
-                f"from version {span.first_version} to {span.last_version}."
-            )
+            msg = _(
+                "Cargo %(tracking_id)s has no version %(version)s: its history runs "
+                "from version %(first)s to %(last)s."
+            ) % {
+                "tracking_id": tracking_id,
+                "version": version,
+                "first": span.first_version,
+                "last": span.last_version,
+            }
             raise UnknownVersion(msg)
         cargo = cast(Cargo, app.repository.get(tracking_id, version=version))
     else:
@@ -99,7 +105,10 @@ def visit(
         cargo = cargo_at(app, tracking_id, instant, span)
     event = read_entry(app, tracking_id, cargo.version)
     if event is None:
-        msg = f"Cargo {tracking_id} has no event with version {cargo.version}."
+        msg = _("Cargo %(tracking_id)s has no event with version %(version)s.") % {
+            "tracking_id": tracking_id,
+            "version": cargo.version,
+        }
         raise UnknownVersion(msg)
     # Rebuilding the state before, and where each field came from, cost reads that
     # only the page shows.
@@ -263,7 +272,9 @@ def require_span(app: SearchableTimestampsApplication, tracking_id: UUID) -> Spa
     """Return the extent of the cargo's history; raise UnknownCargo if it has none."""
     span = read_span(app, tracking_id)
     if span is None:
-        msg = f"No cargo has the tracking ID {tracking_id}."
+        msg = _("No cargo has the tracking ID %(tracking_id)s.") % {
+            "tracking_id": tracking_id
+        }
         raise UnknownCargo(msg)
     return span
 
@@ -278,7 +289,9 @@ def cargo_at(
     try:
         return app.get_cargo_at_timestamp(tracking_id, instant)
     except AggregateNotFoundError:
-        msg = f"Cargo {tracking_id} did not exist yet at that instant."
+        msg = _("Cargo %(tracking_id)s did not exist yet at that instant.") % {
+            "tracking_id": tracking_id
+        }
         raise NotYetBooked(msg, span) from None
 
 

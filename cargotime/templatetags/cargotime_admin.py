@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from django import template
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 register = template.Library()
@@ -97,3 +97,11 @@ def field_value(value: object) -> str:
     if isinstance(value, datetime):
         return local_instant(value)
     return str(value)
+
+
+@register.filter
+def number(value: int | None) -> str:
+    """Return a count as the active language groups it: "12,345", "12.345"."""
+    if value is None:
+        return ""
+    return formats.number_format(value, force_grouping=True)
