@@ -112,6 +112,24 @@ def as_tracking_id(value: object) -> UUID:
     raise ValueError(msg)
 
 
+def tracking_id_prefix(text: str) -> str | None:
+    """Return *text* as the canonical start of a tracking ID, or None if it is none."""
+    # "61C6A8009387", "61c6a800-9387" and "61c6a800-93" all become the dashed,
+    # lowercase form a tracking ID is written in: "61c6a800-9387", "61c6a800-93".
+    text = text.strip().lower()
+    digits = text.replace("-", "")
+    if not 0 < len(digits) <= 32 or digits.strip("0123456789abcdef"):
+        return None
+    if text.startswith("-"):
+        return None  # No tracking ID starts with a dash.
+    groups = []
+    for size in (8, 4, 4, 4, 12):
+        if digits:
+            groups.append(digits[:size])
+            digits = digits[size:]
+    return "-".join(groups)
+
+
 class BookingApplication(Application[UUID]):
     """Book cargos, route them, and register how they are handled."""
 
@@ -316,7 +334,8 @@ class SearchableTimestampsApplication(BookingApplication):
             raise ValueError(msg)
         tracking_id = as_tracking_id(tracking_id)
         try:
-            timestamp.astimezone(UTC)
+            # In UTC: PostgreSQL refuses offsets past ±15:59 that Python allows.
+            timestamp = timestamp.astimezone(UTC)
         except OverflowError:
             # Past either end of the datetimes once in UTC: after every event there
             # is, or before every one.

@@ -137,13 +137,30 @@ def _voyage_number(value: object) -> str | None:
 
 
 def _named_voyage(value: object, what: str, expected: str) -> str:
-    if isinstance(value, str) and value.strip():
+    if isinstance(value, str) and value.strip() and _storable(value):
         return value
     msg = f"{what} is {expected}, not {value!r}."
-    if isinstance(value, str):
+    if isinstance(value, str) and not _storable(value):
+        # Either database would refuse it at the save, or one would and not the other.
+        msg += (
+            " It holds a NUL character or a lone surrogate, which no database stores."
+        )
+    elif isinstance(value, str):
         # "" is what the next expected activity says when no voyage is expected.
         msg += " Blank text names no voyage."
     raise ValueError(msg)
+
+
+def _storable(text: str) -> bool:
+    # PostgreSQL's text holds no NUL; UTF-8, which both databases store, has no lone
+    # surrogates (JSON's "\ud800" decodes to one).
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # The instants cargotime accepts, in UTC. The local time of an accepted event, and of

@@ -15,7 +15,6 @@ Usable from a shell or a task::
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,6 +26,7 @@ from django.db import connections
 from eventsourcing.application import Application
 
 from cargotime import sql
+from cargotime.application import tracking_id_prefix
 from cargotime.domain import Location, check_instant
 from cargotime.models import EventTimestamp, database_alias
 
@@ -48,7 +48,6 @@ COLUMNS = (
 )
 # What makes a cargo count as changed between two instants.
 COMPARED = ("transport_status", "last_known_location", "destination", "route")
-TRACKING_ID_PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
 
 
 @dataclass(frozen=True)
@@ -412,9 +411,11 @@ class _Query:
         text = filters.q.strip().lower()
         if text:
             matches: list[str] = []
-            if TRACKING_ID_PREFIX.match(text):
+            prefix = tracking_id_prefix(text)
+            if prefix:
                 matches.append(sql.fleet_prefix_condition(self.vendor))
-                prefix = text if self.vendor == "postgresql" else text.replace("-", "")
+                if self.vendor == "sqlite":
+                    prefix = prefix.replace("-", "")
                 params.append(f"{prefix}%")
             codes = place_codes(text)
             if codes:

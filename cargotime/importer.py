@@ -99,6 +99,9 @@ def read_json_lines(lines: Iterable[str]) -> list[HistoryEvent]:
             raise HistoryError(
                 number, f"the key {error.key!r} is given twice in one object"
             ) from None
+        except ValueError as error:
+            # Such as an integer of thousands of digits, which Python will not read.
+            raise HistoryError(number, f"not valid JSON: {error}") from None
         events.append(parse_event(number, data))
     return events
 

@@ -171,6 +171,15 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         self, originator_id: UUID, timestamp: datetime
     ) -> int | None:
         """Return the version the aggregate had at *timestamp*, or None before it."""
+        try:
+            # In UTC: PostgreSQL refuses offsets past ±15:59 that Python allows.
+            timestamp = timestamp.astimezone(UTC)
+        except OverflowError:
+            # Past either end of the datetimes once in UTC: before every event, or
+            # after every one.
+            if timestamp.year == 1:
+                return None
+            timestamp = datetime.max.replace(tzinfo=UTC)
         return (
             EventTimestamp.objects.using(self.using)
             .filter(
@@ -196,6 +205,7 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         connection = self._connection
         connection.ensure_connection()
         native = connection.features.has_native_uuid_field
+        # The application hands the instant over in UTC, within range.
         params = {
             "id": originator_id if native else originator_id.hex,
             "at": connection.ops.adapt_datetimefield_value(timestamp),

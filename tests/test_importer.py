@@ -236,7 +236,7 @@ class ImportTests(ImportTestCase):
     def test_standard_input_and_a_missing_file(self) -> None:
         stdin = io.StringIO(json.dumps(booking(self.first)) + "\n\n")
         with mock.patch("sys.stdin", stdin):
-            assert "Imported 1 events" in self.run_import("-")
+            assert "Imported 1 event:" in self.run_import("-")
         with self.assertRaisesMessage(CommandError, "Cannot read /no/such/file"):
             self.run_import("/no/such/file")
 

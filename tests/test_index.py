@@ -123,7 +123,7 @@ class TimestampIndexTests(TestCase):
             out.getvalue()
         )
         assert f"the event is at {right.isoformat()}" in out.getvalue()
-        assert "fixed 1 wrong timestamps" in run("rebuild")
+        assert "fixed 1 wrong rows" in run("rebuild")
         assert index_rows() == self.expected
 
     def test_rebuild_twice_changes_nothing_the_second_time(self) -> None:

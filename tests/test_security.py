@@ -101,6 +101,7 @@ class PermissionTests(SecurityTestCase):
             f"{row}delete/",
             f"{row}history/",
             reverse("admin:cargotime_eventtimestamp_add"),
+            reverse("admin:cargotime_fleet"),
             TIME_TRAVEL,
         ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, path, reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
@@ -25,6 +27,7 @@ from cargotime.admin.display import place_name, transport_status
 from cargotime.admin.fleet import FleetView
 from cargotime.admin.forbidden import VIEW_CARGO_HISTORY, forbidden
 from cargotime.admin.views import TimeTravelView
+from cargotime.application import tracking_id_prefix
 from cargotime.apps import get_application
 from cargotime.models import EventTimestamp, Fleet, TimeTravel, database_alias
 from cargotime.templatetags.cargotime_admin import local_instant
@@ -83,6 +86,13 @@ class _ViewHistoryOnly:
 
 
 class IndexChangeList(ChangeList):
+    def get_filters_params(self, params: Any = None) -> Any:
+        lookup_params = super().get_filters_params(params)
+        for key, values in lookup_params.items():
+            if key.split("__")[0] == "timestamp":
+                lookup_params[key] = [_in_utc(value, key) for value in values]
+        return lookup_params
+
     def get_filters(self, request: HttpRequest) -> Any:
         try:
             return super().get_filters(request)
@@ -92,6 +102,23 @@ class IndexChangeList(ChangeList):
             # 10000, and a year too big for C overflows. Like any lookup it cannot
             # use, send it back to the list with ?e=1.
             raise IncorrectLookupParameters(error) from error
+
+
+def _in_utc(value: str, key: str) -> str:
+    # An instant typed with any offset Python takes (up to ±23:59) is looked up in
+    # UTC: PostgreSQL refuses offsets past ±15:59. Lists (__in) hold several.
+    if key.endswith("__in"):
+        return ",".join(_in_utc(part, "") for part in value.split(","))
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.utcoffset() is None:
+        return value
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError as error:
+        raise IncorrectLookupParameters(error) from error
 
 
 @admin.register(EventTimestamp)
@@ -145,8 +172,9 @@ class EventTimestampAdmin(_ViewHistoryOnly, EventTimestampModelAdmin):
             return queryset.filter(originator_id=UUID(term)), False
         except ValueError:
             pass
-        if all(char in "0123456789abcdef-" for char in term):
-            return queryset.filter(originator_id__istartswith=term), False
+        prefix = tracking_id_prefix(term)
+        if prefix:
+            return queryset.filter(originator_id__istartswith=prefix), False
         return queryset.none(), False
 
     @admin.display(description=_("tracking ID"), ordering="originator_id")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,7 +18,6 @@ from cargotime.templatetags.cargotime_admin import format_input, in_zone
 MAX_VERSION = 2**63 - 1
 
 # The start of a tracking ID, as staff copy it from a label or a message.
-_TRACKING_ID_PREFIX = re.compile(r"^[0-9a-f][0-9a-f-]{0,34}$")
 
 
 class InstantInput(forms.TextInput):
@@ -98,12 +96,6 @@ class TrackingIdField(forms.UUIDField):
             "3f2a9c1e-4b7d-4e8a-9c1f-2d3e4f5a6b7c, or its first characters."
         ),
     }
-
-
-def tracking_id_prefix(text: str) -> str | None:
-    """Return *text* as the start of a tracking ID, or None if it cannot be one."""
-    prefix = text.strip().lower()
-    return prefix if _TRACKING_ID_PREFIX.match(prefix) else None
 
 
 class TimeTravelForm(forms.Form):

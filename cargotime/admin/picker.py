@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,13 +15,12 @@ from cargotime.admin.display import (
     place_name,
     transport_status,
 )
-from cargotime.application import SearchableTimestampsApplication
+from cargotime.application import SearchableTimestampsApplication, tracking_id_prefix
 from cargotime.models import EventTimestamp
 
 # Cargos a page of the picker lists.
 CARGOS_PER_PAGE = 25
 
-_TRACKING_ID_PREFIX = re.compile(r"^[0-9a-f-]{1,36}$")
 
 # Shown for a row indexed before the index held states, until `rebuild` fills it.
 UNKNOWN_PLACE = "?"
@@ -78,8 +76,9 @@ def find_cargos(
     if not query:
         return bookings
     matches = Q(pk__in=[])
-    if _TRACKING_ID_PREFIX.match(query):
-        matches |= Q(originator_id__istartswith=query)
+    prefix = tracking_id_prefix(query)
+    if prefix:
+        matches |= Q(originator_id__istartswith=prefix)
     # Names are matched here, from the short table of places, and the index is
     # searched for their codes: "rotterdam", "Hong" and "nlrtm" all find codes.
     codes = [location.value for location in locations_matching(query)]

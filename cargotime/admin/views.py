@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from cargotime.admin.display import Field, cargo_fields, place_name
 from cargotime.admin.forbidden import forbidden
-from cargotime.admin.forms import CargoSearchForm, TimeTravelForm, tracking_id_prefix
+from cargotime.admin.forms import CargoSearchForm, TimeTravelForm
 from cargotime.admin.json_state import cargo_as_json
 from cargotime.admin.picker import (
     CARGOS_PER_PAGE,
@@ -39,6 +39,7 @@ from cargotime.admin.visits import (
     compare,
     visit,
 )
+from cargotime.application import tracking_id_prefix
 from cargotime.apps import get_application
 from cargotime.consistent_read import consistent_read
 from cargotime.models import database_alias

@@ -39,16 +39,22 @@ class Command(BaseCommand):
                 f"{path} is not UTF-8 text. Nothing was imported."
             ) from None
         except HistoryError as error:
-            raise CommandError(f"{path}, {error}. Nothing was imported.") from None
+            sentence = str(error).rstrip(".")
+            raise CommandError(f"{path}, {sentence}. Nothing was imported.") from None
         except IntegrityError as error:
             # Most likely another writer saved one of these cargos meanwhile.
             raise CommandError(
                 f"{path}: the database refused the events ({error}). Nothing was "
                 "imported; if a cargo changed meanwhile, run the command again."
             ) from None
+        booked, continued = len(summary.booked), len(summary.continued)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Imported {summary.events} events: booked {len(summary.booked)} new "
-                f"cargos and continued {len(summary.continued)}."
+                f"Imported {_count(summary.events, 'event')}: booked "
+                f"{_count(booked, 'new cargo')} and continued {continued}."
             )
         )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

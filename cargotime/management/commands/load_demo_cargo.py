@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from eventsourcing.domain import datetime_now_with_tzinfo
+from eventsourcing.persistence import IntegrityError
 
 from cargotime.apps import get_application
 from cargotime.demo import demo_cargos
@@ -23,7 +24,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"  exists  {cargo.id}  {demo.name}")
                 continue
             # One save: the whole history lands in one transaction, or none of it.
-            app.save(cargo)
+            try:
+                app.save(cargo)
+            except IntegrityError:
+                # Another run booked it between the check and the save.
+                existing += 1
+                self.stdout.write(f"  exists  {cargo.id}  {demo.name}")
+                continue
             booked += 1
             self.stdout.write(
                 f"  booked  {cargo.id}  {demo.name}: "

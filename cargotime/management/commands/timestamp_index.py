@@ -19,6 +19,10 @@ from cargotime.index import (
     UndecodableEventError,
 )
 
+# Versions are stored in a 64-bit column; a batch past a million events would only
+# hold a transaction and its memory longer.
+MAX_VERSION = 2**63 - 1
+MAX_BATCH_SIZE = 1_000_000
 # How many differences of each kind the report lists before it only counts.
 SHOWN = 10
 BAR_WIDTH = 30
@@ -28,10 +32,13 @@ def resume_key(value: str) -> Key:
     """Parse TRACKING_ID:VERSION, as the command prints it when interrupted."""
     tracking_id, _, version = value.rpartition(":")
     try:
-        return UUID(tracking_id), int(version)
+        key = UUID(tracking_id), int(version)
     except ValueError:
+        key = None
+    if key is None or not 0 <= key[1] <= MAX_VERSION:
         msg = f"expected TRACKING_ID:VERSION, such as the one printed, not {value!r}"
-        raise ArgumentTypeError(msg) from None
+        raise ArgumentTypeError(msg)
+    return key
 
 
 def batch_size(value: str) -> int:
@@ -39,8 +46,11 @@ def batch_size(value: str) -> int:
         size = int(value)
     except ValueError:
         size = 0
-    if size < 1:
-        msg = f"expected a whole number of events, at least 1, not {value!r}"
+    if not 1 <= size <= MAX_BATCH_SIZE:
+        msg = (
+            f"expected a whole number of events, at least 1 and at most "
+            f"{MAX_BATCH_SIZE:,}, not {value!r}"
+        )
         raise ArgumentTypeError(msg)
     return size
 
@@ -225,7 +235,7 @@ class Command(BaseCommand):
         if totals.differences:
             done = (
                 f"inserted {counts['missing']:,} missing rows, fixed "
-                f"{counts['wrong']:,} wrong timestamps and deleted {counts['extra']:,} "
+                f"{counts['wrong']:,} wrong rows and deleted {counts['extra']:,} "
                 "extra rows"
             )
         else:
