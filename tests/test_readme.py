@@ -20,6 +20,7 @@ from django.test import TestCase, override_settings
 from cargotime import conf
 from cargotime.apps import get_application
 from cargotime.domain import Location
+from cargotime.models import EventTimestamp
 from tests import minimal_settings
 from tests.helpers import ROOT
 
@@ -76,6 +77,7 @@ class ReadmeTests(TestCase):
             "CARGOTIME": self.check_cargotime_settings,
             "cargo": self.check_time_travel,
             "summary": self.check_import,
+            "every_one": self.check_fleet,
         }
         with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
             Path("history.jsonl").write_text(history.source, encoding="utf-8")
@@ -119,6 +121,16 @@ class ReadmeTests(TestCase):
         assert cargo.version == 1
         assert cargo.created_on == namespace["booked_at"]
         assert namespace["app"].get_cargo(namespace["tracking_id"]).version == 2
+
+    def check_fleet(self, namespace: dict[str, Any]) -> None:
+        # The blocks above booked cargos: the fleet now is every one of them.
+        counts = namespace["counts"]
+        booked = EventTimestamp.objects.filter(originator_version=1).count()
+        assert booked >= 1
+        assert counts.count == booked
+        assert sum(counts.transport_status.values()) == booked
+        assert all(c.transport_status == "IN_PORT" for c in namespace["every_one"])
+        assert namespace["page"].cargos == namespace["every_one"][:50]
 
     def check_import(self, namespace: dict[str, Any]) -> None:
         [history] = readme_blocks("json")
