@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any, cast
 from uuid import UUID, uuid4
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, datetime_now_with_tzinfo
 from eventsourcing.domain import Snapshot as AggregateSnapshot
 
 
@@ -365,7 +365,7 @@ class Cargo(Aggregate):
         self.trigger_event(
             self.DestinationChanged,
             destination=as_location(destination),
-            timestamp=_timestamp(timestamp),
+            timestamp=self._stamp(timestamp),
         )
 
     def assign_route(
@@ -375,7 +375,7 @@ class Cargo(Aggregate):
         self.trigger_event(
             self.RouteAssigned,
             route=_itinerary(itinerary),
-            timestamp=_timestamp(timestamp),
+            timestamp=self._stamp(timestamp),
         )
 
     def register_handling_event(
@@ -387,7 +387,7 @@ class Cargo(Aggregate):
         timestamp: datetime | None = None,
     ) -> None:
         """Record that *location* did *handling_activity* with the cargo."""
-        timestamp = _timestamp(timestamp)
+        timestamp = self._stamp(timestamp)
         voyage_number = _voyage_number(voyage_number)
         location = as_location(location)
         handling_activity = as_handling_activity(handling_activity)
@@ -399,6 +399,20 @@ class Cargo(Aggregate):
             handling_activity=handling_activity,
             timestamp=timestamp,
         )
+
+    def _stamp(self, timestamp: datetime | None) -> datetime:
+        # The next event's time: checked, and never before the cargo's last event, so
+        # that "the cargo at T" is its state after its last event by T, a range of the
+        # timestamp index.
+        stamped = _timestamp(timestamp) or datetime_now_with_tzinfo()
+        if stamped < self.modified_on:
+            msg = (
+                f"The timestamp {stamped.isoformat()} goes back before the cargo's "
+                f"last event, at {self.modified_on.isoformat()}: a cargo's events come "
+                "in the order they happened."
+            )
+            raise ValueError(msg)
+        return stamped
 
     def _check_handling(
         self,

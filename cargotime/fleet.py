@@ -374,8 +374,7 @@ class _Query:
             EventTimestamp, self.vendor, COLUMNS, len(tracking_ids)
         )
         params = [
-            self._datetime(at),
-            self.app.name,
+            *self._state_params(at),
             *(self._uuid(tracking_id) for tracking_id in tracking_ids),
         ]
         return {
@@ -383,8 +382,9 @@ class _Query:
             for cargo in map(self._cargo, self._fetch(statement, params))
         }
 
-    def _state_params(self) -> list[Any]:
-        return [self._datetime(self.at), self.app.name]
+    def _state_params(self, at: datetime | None = None) -> list[Any]:
+        instant = self._datetime(self.at if at is None else at)
+        return [instant, self.app.name, instant]
 
     def _conditions(
         self, filters: FleetFilters, *, facets: bool

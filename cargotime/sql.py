@@ -189,7 +189,7 @@ def fleet_states(
     index: type[models.Model], vendor: str, columns: tuple[str, ...]
 ) -> str:
     """Return the query of every cargo's index row at an instant, with its booking."""
-    # Parameters: the instant, then the application name. Rows: the booking's
+    # Parameters: the instant, the application name, the instant. Rows: the booking's
     # timestamp as "booked_at", then *columns* of the latest row at or before the
     # instant (highest timestamp, then version). One probe of the lookup index per
     # booked cargo; cargos with no row by then are left out.
@@ -203,7 +203,11 @@ def fleet_states(
     )
     selected = ", ".join(f"s.{quote(column)}" for column in columns)
     head = f"SELECT b.{timestamp} AS {quote('booked_at')}, {selected} FROM {rows} AS b"
-    bookings = f"WHERE b.{application} = %s AND b.{version} = 1"
+    # A cargo's events never go back in time (the domain refuses it), so a cargo with
+    # a row by the instant was booked by then: the walk starts at the instant.
+    bookings = (
+        f"WHERE b.{application} = %s AND b.{version} = 1 AND b.{timestamp} <= %s"
+    )
     if vendor == "postgresql":
         inner = ", ".join(f"i.{quote(column)}" for column in columns)
         return f"{head} CROSS JOIN LATERAL (SELECT {inner} {latest}) AS s {bookings}"

@@ -667,3 +667,25 @@ class TestLocationLabels(SimpleTestCase):
         }
         # Stored events hold the codes: a name must never become a value.
         assert Location("NLRTM") is Location.NLRTM
+
+
+class TestEventsComeInOrder(DomainTestCase):
+    def test_no_event_goes_back_before_the_cargos_last(self) -> None:
+        tracking_id = self.routed_cargo()
+        routed_at = self.clock.now
+        self.clock.now = routed_at - timedelta(microseconds=1)
+        commands: list[Callable[[], None]] = [
+            lambda: self.app.change_destination(tracking_id, Location.HAMBURG),
+            lambda: self.app.assign_route(tracking_id, HONGKONG_STOCKHOLM),
+            lambda: self.app.register_handling_event(
+                tracking_id, None, Location.HONGKONG, HandlingActivity.RECEIVE
+            ),
+        ]
+        for command in commands:
+            with self.assertRaisesMessage(ValueError, "goes back before"):
+                command()
+        assert self.app.get_cargo(tracking_id).version == 2
+        # The same instant is no step back: events of one cargo may tie.
+        self.clock.now = routed_at
+        self.app.change_destination(tracking_id, Location.HAMBURG)
+        assert self.app.get_cargo(tracking_id).version == 3
