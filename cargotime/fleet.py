@@ -27,25 +27,12 @@ from eventsourcing.application import Application
 
 from cargotime import sql
 from cargotime.application import tracking_id_prefix
+from cargotime.cargo_states import STATE_COLUMNS
 from cargotime.domain import Location, check_instant
 from cargotime.models import EventTimestamp, database_alias
 
 # The columns each fleet row reads, in this order, after the booking's timestamp.
-COLUMNS = (
-    "originator_id",
-    "originator_version",
-    "timestamp",
-    "origin",
-    "destination",
-    "arrival_deadline",
-    "transport_status",
-    "routing_status",
-    "is_misdirected",
-    "last_known_location",
-    "current_voyage_number",
-    "estimated_time_of_arrival",
-    "route",
-)
+COLUMNS = ("originator_id", "originator_version", "timestamp", *STATE_COLUMNS)
 # What makes a cargo count as changed between two instants.
 COMPARED = ("transport_status", "last_known_location", "destination", "route")
 

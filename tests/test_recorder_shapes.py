@@ -90,22 +90,7 @@ class EveryMixOfRowsTests(TestCase):
                 written = list(
                     EventTimestamp.objects.filter(originator_id=row_id)
                     .order_by("originator_version")
-                    .values_list(
-                        "application_name",
-                        "originator_id",
-                        "originator_version",
-                        "timestamp",
-                        "origin",
-                        "destination",
-                        "arrival_deadline",
-                        "transport_status",
-                        "routing_status",
-                        "is_misdirected",
-                        "last_known_location",
-                        "current_voyage_number",
-                        "estimated_time_of_arrival",
-                        "route",
-                    )
+                    .values_list(*sql.INDEX_COLUMNS)
                 )
                 assert written == [
                     ("cargotime", *row) for row in index_rows(row_id, rows)
