@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,38 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 DESKTOP: ViewportSize = {"width": 1400, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
+# axe-core 4.14.1 from the npm registry, vendored with its licence: see tests/vendor/.
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+AXE_VERSION = "4.14.1"
+# What a clerk must never read: status codes, activity codes and event class names.
+RAW_CODES = re.compile(
+    r"\b(NOT_RECEIVED|IN_PORT|ONBOARD_CARRIER|CLAIMED|UNKNOWN|NOT_ROUTED|ROUTED"
+    r"|MISROUTED|RECEIVE|LOAD|UNLOAD|CLAIM|BookingStarted|DestinationChanged"
+    r"|RouteAssigned|HandlingEventRegistered)\b"
+)
+# Each instant input's date and time box, with the admin's shortcuts right beside it.
+SHORTCUTS = """() => [...document.querySelectorAll(".vDateField, .vTimeField")].map(
+    (box) => ({
+        id: box.id,
+        visible: box.offsetParent !== null,
+        links: box.nextElementSibling &&
+            box.nextElementSibling.classList.contains("datetimeshortcuts")
+            ? box.nextElementSibling.querySelectorAll("a").length : 0,
+    }))"""
+# What sticks out past the right edge, to name the culprit when a page overflows.
+OVERFLOWING = """() => [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5)
+    .slice(0, 8)
+    .map((e) => `${e.tagName}.${e.className} ${e.outerHTML.slice(0, 80)}`)"""
+AXE_RUN = """async () => {
+    const results = await axe.run(document, {resultTypes: ["violations"]});
+    return results.violations
+        .filter((v) => ["serious", "critical"].includes(v.impact))
+        .map((v) => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+        }));
+}"""
 
 
 @override_settings(TIME_ZONE="Asia/Tokyo")
@@ -60,6 +93,7 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
         self.clock.advance()
         self.long = book_long_history(app, self.clock, 70)
         make_user("clerk", history=True)
+        make_user("visitor")
 
     def test_pick_a_cargo_enter_an_instant_and_step_through_its_timeline(self) -> None:
         from playwright.sync_api import sync_playwright
@@ -71,6 +105,7 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
             try:
                 self.travel(browser)
                 self.phone(browser)
+                self.walk(browser)
             finally:
                 browser.close()
 
@@ -262,6 +297,123 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
         self.shoot(page, "14-phone-dark")
         context.close()
 
+    def walk(self, browser: Browser) -> None:
+        # Every screen, in English and German, on a desktop and a phone: axe-core
+        # finds nothing serious, nothing overflows, no code shows, and each instant
+        # input has the admin's calendar and clock beside it.
+        for language in ("en", "de"):
+            context = browser.new_context(viewport=DESKTOP, locale=language)
+            page = context.new_page()
+            self.log_in(page)
+            self.keyboard_on_the_strip(page, language)
+            for viewport in (DESKTOP, PHONE):
+                page.set_viewport_size(viewport)
+                for name, url, inputs in self.screens():
+                    page.goto(url)
+                    self.check_screen(page, language, viewport, name, inputs)
+            context.close()
+            # The 403, for staff without the permission.
+            context = browser.new_context(viewport=DESKTOP, locale=language)
+            page = context.new_page()
+            self.log_in(page, "visitor")
+            for viewport in (DESKTOP, PHONE):
+                page.set_viewport_size(viewport)
+                response = page.goto(self.url(tracking_id=self.voyage))
+                assert response is not None and response.status == 403
+                self.check_screen(page, language, viewport, "forbidden", 0)
+            context.close()
+
+    def screens(self) -> list[tuple[str, str, int]]:
+        # (name, address, how many instant inputs it shows).
+        fleet = f"{self.live_server_url}{reverse('admin:cargotime_fleet')}"
+        timestamps = reverse("admin:cargotime_eventtimestamp_changelist")
+        return [
+            ("picker", self.url(), 1),
+            ("cargo-at-instant", self.url(tracking_id=self.voyage, version=5), 2),
+            (
+                "compare",
+                self.url(
+                    tracking_id=self.voyage,
+                    at="2024-03-01T15:00Z",
+                    compare_at="2024-03-01T09:30Z",
+                ),
+                2,
+            ),
+            ("error-malformed", self.url(tracking_id=self.voyage, at="nonsense"), 1),
+            (
+                "error-before-booking",
+                self.url(tracking_id=self.voyage, at="2024-03-01T07:59:59Z"),
+                1,
+            ),
+            (
+                "error-compare",
+                self.url(tracking_id=self.voyage, version=3, compare_at="soon"),
+                2,
+            ),
+            ("fleet", f"{fleet}?at=2024-03-01T11:30Z", 2),
+            (
+                "fleet-filtered-compared",
+                f"{fleet}?at=2024-03-01T15:00Z&compare_at=2024-03-01T09:30Z"
+                "&transport_status=IN_PORT",
+                2,
+            ),
+            (
+                "event-timestamps",
+                f"{self.live_server_url}{timestamps}?q={self.voyage}",
+                0,
+            ),
+        ]
+
+    def check_screen(
+        self, page: Page, language: str, viewport: ViewportSize, name: str, inputs: int
+    ) -> None:
+        where = f"{name}, {language}, {viewport['width']} px"
+        assert page.evaluate("document.documentElement.lang") == language, where
+        text = page.evaluate("document.body.innerText")
+        raw = sorted(set(RAW_CODES.findall(text)))
+        assert not raw, (where, raw)
+        shortcuts = page.evaluate(SHORTCUTS)
+        # Each instant input has a date box and a time box.
+        assert len(shortcuts) == 2 * inputs, (where, shortcuts)
+        for box in shortcuts:
+            assert box["visible"], (where, box)
+            assert box["links"] >= 1, (where, box)
+        self.shoot(page, f"walk-{language}-{viewport['width']}-{name}", full_page=True)
+        self.assert_fits(page)
+        if page.evaluate("typeof window.axe") == "undefined":
+            page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+        violations = page.evaluate(AXE_RUN)
+        assert not violations, f"{where}: {json.dumps(violations, indent=1)}"
+
+    def keyboard_on_the_strip(self, page: Page, language: str) -> None:
+        # Tab from the last link of the stepper reaches the strip's first dot; it
+        # shows a focus ring, names its version, time and event, and Enter follows it.
+        page.goto(self.url(tracking_id=self.voyage, version=5))
+        page.locator(".ct-stepper .ct-links a").last.focus()
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => {
+                const element = document.activeElement;
+                const circle = element.querySelector("circle");
+                return {
+                    mark: element.classList.contains("ct-mark"),
+                    label: element.getAttribute("aria-label"),
+                    ring: circle && getComputedStyle(circle).strokeWidth,
+                    visible: element.matches(":focus-visible"),
+                };
+            }"""
+        )
+        assert focused["mark"], focused
+        assert focused["visible"], focused
+        assert focused["ring"] == "3px", focused
+        booked = "Gebucht" if language == "de" else "Booked"
+        assert focused["label"].startswith("Version 1, 2024-03-01 17:00:00 +09:00: ")
+        assert booked in focused["label"], focused
+        self.shoot(page, f"walk-{language}-1400-strip-keyboard-focus")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"version=1"))
+        assert self.current_version(page) == "v1"
+
     def pick_today_and_now(self, page: Page) -> None:
         page.goto(self.url(tracking_id=self.voyage, version=2))
         shortcuts = page.locator(".ct-field-at .datetimeshortcuts")
@@ -288,11 +440,11 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
     def assert_fits(self, page: Page) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         inner = page.evaluate("window.innerWidth")
-        assert width <= inner, (page.url, width, inner)
+        assert width <= inner, (page.url, width, inner, page.evaluate(OVERFLOWING))
 
-    def log_in(self, page: Page) -> None:
+    def log_in(self, page: Page, username: str = "clerk") -> None:
         page.goto(f"{self.live_server_url}{reverse('admin:index')}")
-        page.fill("#id_username", "clerk")
+        page.fill("#id_username", username)
         page.fill("#id_password", "secret")
         page.press("#id_password", "Enter")
         page.wait_for_selector("#content-main")
