@@ -205,9 +205,7 @@ def fleet_states(
     head = f"SELECT b.{timestamp} AS {quote('booked_at')}, {selected} FROM {rows} AS b"
     # A cargo's events never go back in time (the domain refuses it), so a cargo with
     # a row by the instant was booked by then: the walk starts at the instant.
-    bookings = (
-        f"WHERE b.{application} = %s AND b.{version} = 1 AND b.{timestamp} <= %s"
-    )
+    bookings = f"WHERE b.{application} = %s AND b.{version} = 1 AND b.{timestamp} <= %s"
     if vendor == "postgresql":
         inner = ", ".join(f"i.{quote(column)}" for column in columns)
         return f"{head} CROSS JOIN LATERAL (SELECT {inner} {latest}) AS s {bookings}"
