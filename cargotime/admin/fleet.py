@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 
 from cargotime.admin.display import place_name, routing_status, transport_status
 from cargotime.admin.forbidden import forbidden
-from cargotime.admin.forms import InstantField
+from cargotime.admin.forms import InstantField, ShowsInstants
 from cargotime.apps import get_application
 from cargotime.consistent_read import consistent_read
 from cargotime.domain import Location
@@ -90,7 +90,7 @@ class YesNoField(forms.TypedChoiceField):
         )
 
 
-class FleetForm(forms.Form):
+class FleetForm(ShowsInstants, forms.Form):
     """The instant, the filters and the second instant of the Fleet page."""
 
     at = InstantField(label=gettext_lazy("Date and time"), required=False)
@@ -215,6 +215,9 @@ class FleetView:
             if form.cleaned_data.get("format") == "json":
                 return self.json(page, counts)
             other: datetime | None = form.cleaned_data.get("compare_at")
+            # The calendar and the clock start at the instant shown.
+            form.show_instant("at", at, fill=False)
+            form.show_instant("compare_at", other or at, fill=False)
             comparison = (
                 compare_fleet(at, other, app=app, filters=filters) if other else None
             )

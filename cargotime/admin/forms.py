@@ -98,7 +98,24 @@ class TrackingIdField(forms.UUIDField):
     }
 
 
-class TimeTravelForm(forms.Form):
+class ShowsInstants:
+    """A form whose instant inputs start the calendar and clock at an instant."""
+
+    fields: dict[str, forms.Field]
+
+    def show_instant(self, name: str, instant: datetime, *, fill: bool) -> None:
+        """Start field *name*'s calendar and clock at *instant*.
+
+        With *fill*, the text box shows *instant* too when nothing was typed in it.
+        """
+        widget = self.fields[name].widget
+        assert isinstance(widget, InstantInput)
+        widget.shown = instant
+        if fill:
+            widget.fallback = format_input(instant, timezone.get_current_timezone())
+
+
+class TimeTravelForm(ShowsInstants, forms.Form):
     """Which cargo, and the instant or version to see it at."""
 
     tracking_id = TrackingIdField(label=_("Tracking ID"), required=False)
@@ -155,17 +172,6 @@ class TimeTravelForm(forms.Form):
     def only_compare_is_wrong(self) -> bool:
         """Return whether the compare instant is the form's one mistake."""
         return set(self.errors) == {"compare_at"}
-
-    def show_instant(self, name: str, instant: datetime, *, fill: bool) -> None:
-        """Start field *name*'s calendar and clock at *instant*.
-
-        With *fill*, the text box shows *instant* too when nothing was typed in it.
-        """
-        widget = self.fields[name].widget
-        assert isinstance(widget, InstantInput)
-        widget.shown = instant
-        if fill:
-            widget.fallback = format_input(instant, timezone.get_current_timezone())
 
 
 class CargoSearchForm(forms.Form):
