@@ -104,10 +104,43 @@ class TestTimeTravelInChromium(StaticLiveServerTestCase):
             )
             try:
                 self.travel(browser)
+                self.fleet(browser)
                 self.phone(browser)
                 self.walk(browser)
             finally:
                 browser.close()
+
+    def fleet(self, browser: Browser) -> None:
+        # From the admin index to the Fleet: filter by a facet, compare with an earlier
+        # instant, then follow a cargo to its time travel at the same instant.
+        page = browser.new_page(viewport=DESKTOP)
+        self.log_in(page)
+        section = page.locator("#content-main .app-cargotime")
+        section.get_by_role("link", name="Fleet", exact=True).click()
+        fleet = reverse("admin:cargotime_fleet")
+        page.goto(f"{self.live_server_url}{fleet}?at=2024-03-01T12:30Z")
+        rows = page.locator("#result_list tbody tr")
+        # At 12:30 UTC the voyage is in port at New York; the long history is booked
+        # at 16:00, and not there yet.
+        assert rows.count() == 1
+        facet = page.locator("#changelist-filter a", has_text="In port (1)")
+        facet.click()
+        page.wait_for_url(re.compile(r"transport_status=IN_PORT"))
+        assert page.locator("#result_list a.ct-tracking-id").all_inner_texts() == [
+            str(self.voyage)
+        ]
+        page.fill("#id_compare_at", "2024-03-01T09:30Z")
+        page.get_by_role("button", name="Show", exact=True).click()
+        page.wait_for_url(re.compile(r"compare_at="))
+        assert "transport_status=IN_PORT" in page.url
+        transitions = page.locator(".ct-transitions li").all_inner_texts()
+        assert transitions == ["Not received → In port: 1"], transitions
+        self.shoot(page, "fleet-filtered-compared")
+        page.locator("#result_list a.ct-tracking-id").first.click()
+        page.wait_for_url(re.compile(r"tracking_id="))
+        assert "at=2024-03-01T12%3A30%3A00%2B00%3A00" in page.url, page.url
+        assert self.current_version(page) == "v5"
+        page.close()
 
     def travel(self, browser: Browser) -> None:
         page = browser.new_page(viewport=DESKTOP)
