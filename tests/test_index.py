@@ -222,7 +222,7 @@ class TimestampIndexTests(TestCase):
 
     def test_bad_arguments_get_a_clear_message(self) -> None:
         for args, message in [
-            (["rebuild", "--batch-size", "0"], "at least 1, not '0'"),
+            (["rebuild", "--batch-size", "0"], "at most 1,000,000, not '0'"),
             (["check", "--after", "cargo-7"], "expected TRACKING_ID:VERSION"),
             (["repair"], "invalid choice: 'repair'"),
         ]:

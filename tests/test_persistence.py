@@ -179,21 +179,33 @@ class TestIndexRows(TestCase):
         assert lookup(uuid4(), later) is None
 
     def test_latest_timestamp_wins_over_latest_version(self) -> None:
-        # History imported out of order: the state at T follows the event with the
-        # highest (timestamp, version) at or before T, not simply the highest version.
+        # Rows of a history stored out of order (before the domain refused it): the
+        # state at T follows the row with the highest (timestamp, version) at or
+        # before T, not simply the highest version.
+        tracking_id = uuid4()
+        for version, hours in ((1, 0), (2, 2), (3, 1)):
+            EventTimestamp.objects.create(
+                application_name=self.app.name,
+                originator_id=tracking_id,
+                originator_version=version,
+                timestamp=START + timedelta(hours=hours),
+            )
+        lookup = self.recorder.get_version_at_timestamp
+        assert lookup(tracking_id, START + timedelta(minutes=59)) == 1
+        assert lookup(tracking_id, START + timedelta(hours=1)) == 3
+        assert lookup(tracking_id, START + timedelta(minutes=90)) == 3
+        assert lookup(tracking_id, START + timedelta(hours=2)) == 2
+
+    def test_the_domain_stores_no_history_out_of_order(self) -> None:
         tracking_id = self.app.book_new_cargo(
             Location.NLRTM, Location.USDAL, START + timedelta(weeks=3)
         )
         self.clock.now = START + timedelta(hours=2)
         self.app.change_destination(tracking_id, Location.AUMEL)
         self.clock.now = START + timedelta(hours=1)
-        self.app.change_destination(tracking_id, Location.HAMBURG)
-
-        lookup = self.recorder.get_version_at_timestamp
-        assert lookup(tracking_id, START + timedelta(minutes=59)) == 1
-        assert lookup(tracking_id, START + timedelta(hours=1)) == 3
-        assert lookup(tracking_id, START + timedelta(minutes=90)) == 3
-        assert lookup(tracking_id, START + timedelta(hours=2)) == 2
+        with self.assertRaisesMessage(ValueError, "goes back before"):
+            self.app.change_destination(tracking_id, Location.HAMBURG)
+        assert stored_versions(tracking_id) == [1, 2]
 
 
 class TestSecondaryDatabase(TestCase):
