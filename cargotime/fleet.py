@@ -76,6 +76,9 @@ class FleetFilters:
     voyage: str | None = None
     # The start of a tracking ID, or part of a place's code or name.
     q: str = ""
+    # The codes of the places *q* names, where the caller knows more names (in other
+    # languages) than the domain's English labels; None: found from *q* here.
+    places: tuple[str, ...] | None = None
 
     def without(self, facet: str) -> FleetFilters:
         """Return these filters, less the one named *facet*."""
@@ -240,19 +243,15 @@ def compare_fleet(
     limit: int = 100,
 ) -> FleetComparison:
     """Return the cargos whose status, location, destination or route changed."""
-    # The filters keep the cargos as they were at *at*; the other instant may be
-    # earlier or later. A cargo booked between the two is a change from nothing.
-    query = _Query(app, at, filters or FleetFilters())
-    other = _instant(other)
-    earlier, later = sorted([query.at, other])
+    # Either instant may be the earlier. The cargos compared are the fleet at the
+    # later one, as *filters* keep it, each with its state at the earlier one: a
+    # cargo booked between the two is a change from nothing.
+    earlier, later = sorted([_instant(at), _instant(other)])
+    query = _Query(app, later, filters or FleetFilters())
     changes: list[FleetChange] = []
     transitions: Counter[tuple[str | None, str]] = Counter()
     count = 0
-    for mine, theirs in query.pairs(other):
-        before, after = (theirs, mine) if other == earlier else (mine, theirs)
-        if after is None:
-            # Gone by the later instant cannot happen: history is append-only.
-            continue
+    for after, before in query.pairs(earlier):
         change = FleetChange(before, after)
         if not change.changed:
             continue
@@ -404,7 +403,11 @@ class _Query:
                 if self.vendor == "sqlite":
                     prefix = prefix.replace("-", "")
                 params.append(f"{prefix}%")
-            codes = place_codes(text)
+            codes = (
+                list(filters.places)
+                if filters.places is not None
+                else place_codes(text)
+            )
             if codes:
                 for column in ("origin", "destination", "last_known_location"):
                     matches.append(sql.fleet_condition(column, len(codes)))

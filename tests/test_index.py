@@ -123,7 +123,7 @@ class TimestampIndexTests(TestCase):
             out.getvalue()
         )
         assert f"the event is at {right.isoformat()}" in out.getvalue()
-        assert "fixed 1 wrong rows" in run("rebuild")
+        assert "fixed 1 wrong row" in run("rebuild")
         assert index_rows() == self.expected
 
     def test_rebuild_twice_changes_nothing_the_second_time(self) -> None:
@@ -244,7 +244,7 @@ class OtherDatabaseTests(TestCase):
         rows.filter(originator_id=tracking_id, originator_version=3).delete()
         with self.assertRaisesMessage(CommandError, "1 differences"):
             run("check")
-        assert "inserted 1 missing rows" in run("rebuild")
+        assert "inserted 1 missing row" in run("rebuild")
         assert rows.filter(originator_id=tracking_id).count() == 5
         assert not EventTimestamp.objects.using("default").exists()
 

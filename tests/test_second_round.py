@@ -184,7 +184,7 @@ class CommandArgumentTests(TestCase):
 
         EventTimestamp.objects.filter(originator_version=2).update(destination="TOKYO")
         output = quiet("timestamp_index", "rebuild")
-        assert "fixed 1 wrong rows" in output
+        assert "fixed 1 wrong row" in output
         assert "timestamps" not in output
 
 

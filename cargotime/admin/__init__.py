@@ -17,6 +17,7 @@ from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -113,9 +114,12 @@ def _in_utc(value: str, key: str) -> str:
         parsed = parse_datetime(value.strip())
     except ValueError:
         parsed = None
-    if parsed is None or parsed.utcoffset() is None:
+    if parsed is None:
         return value
     try:
+        if parsed.utcoffset() is None:
+            # Read in the current zone, as Django would, but without its warning.
+            parsed = timezone.make_aware(parsed)
         return parsed.astimezone(UTC).isoformat()
     except OverflowError as error:
         raise IncorrectLookupParameters(error) from error

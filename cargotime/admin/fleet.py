@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -25,9 +25,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cargotime.admin.display import place_name, routing_status, transport_status
+from cargotime.admin.display import (
+    locations_matching,
+    place_name,
+    routing_status,
+    transport_status,
+)
 from cargotime.admin.forbidden import forbidden
 from cargotime.admin.forms import InstantField, ShowsInstants
+from cargotime.admin.instants import checked_instant
 from cargotime.apps import get_application
 from cargotime.consistent_read import consistent_read
 from cargotime.domain import Location
@@ -110,7 +116,8 @@ class FleetForm(ShowsInstants, forms.Form):
     )
     misdirected = YesNoField()
     late = YesNoField()
-    voyage = forms.CharField(required=False, max_length=100, strip=True)
+    # As long as a voyage number may be: a facet's link must always be valid.
+    voyage = forms.CharField(required=False, strip=True)
     after = forms.CharField(required=False, max_length=100)
     format = forms.ChoiceField(
         required=False,
@@ -122,16 +129,15 @@ class FleetForm(ShowsInstants, forms.Form):
         if not text:
             return None
         moment, _bar, tracking_id = text.rpartition("|")
+        broken = ValidationError(
+            _("This page link is broken: start again from the first page."),
+            code="invalid",
+        )
         try:
             booked_at = datetime.fromisoformat(moment)
-            cursor = (booked_at, UUID(tracking_id))
-        except ValueError:
-            cursor = None
-        if cursor is None or booked_at.utcoffset() is None:
-            raise ValidationError(
-                _("This page link is broken: start again from the first page."),
-                code="invalid",
-            )
+            cursor = (checked_instant(booked_at, moment), UUID(tracking_id))
+        except (ValueError, TypeError):
+            raise broken from None
         return cursor
 
     def filters(self) -> FleetFilters:
@@ -146,6 +152,10 @@ class FleetForm(ShowsInstants, forms.Form):
             late=data.get("late"),
             voyage=data.get("voyage") or None,
             q=data.get("q") or "",
+            # Place names in the page's language too: "Tokio" finds Tokyo.
+            places=tuple(place.value for place in locations_matching(data["q"]))
+            if data.get("q")
+            else None,
         )
 
 
@@ -195,10 +205,7 @@ class FleetView:
         form = FleetForm(self.request.GET)
         if not form.is_valid():
             return self.invalid(form)
-        # "Now" to the second: the page names the instant it shows, and no more.
-        at: datetime = form.cleaned_data.get("at") or timezone.now().replace(
-            microsecond=0
-        )
+        at: datetime = form.cleaned_data.get("at") or timezone.now()
         filters = form.filters()
         app = get_application()
         if form.cleaned_data.get("format") == "csv":
@@ -245,7 +252,9 @@ class FleetView:
 
     def json(self, page: FleetPage, counts: FleetCounts) -> JsonResponse:
         following = (
-            self.request.build_absolute_uri(self.link({"after": _cursor(page.next)}))
+            self.request.build_absolute_uri(
+                self.link({"after": _cursor(page.next), "at": page.at.isoformat()})
+            )
             if page.next
             else None
         )
@@ -266,7 +275,9 @@ class FleetView:
     def csv(self, app: Any, at: datetime, filters: FleetFilters) -> HttpResponseBase:
         rows = _csv_rows(app, at, filters)
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-        name = f"fleet-{at.strftime('%Y%m%dT%H%M%SZ')}.csv"
+        # isoformat(), not strftime("%Y"), which writes the year 2 as "2".
+        stamp = at.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+        name = f"fleet-{stamp.replace('-', '').replace(':', '')}Z.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
@@ -282,11 +293,18 @@ class FleetView:
             page: FleetPage = context["page"]
             filters: FleetFilters = context["filters"]
             extra = {
-                "at_text": format_instant(at, self.zone),
+                # "Now" is shown to the second; the page reads the exact instant,
+                # which its links carry on.
+                "at_text": format_instant(
+                    at.replace(microsecond=0) if self.is_now(form) else at, self.zone
+                ),
                 "facets": self.facets(counts, filters),
                 "summary": self.summary(counts),
                 "rows": [self.row(cargo, at) for cargo in page.cargos],
-                "next_href": self.link({"after": _cursor(page.next)})
+                # The next page is read at the same instant, "now" made concrete.
+                "next_href": self.link(
+                    {"after": _cursor(page.next), "at": at.isoformat()}
+                )
                 if page.next
                 else "",
                 "first_href": self.link({"after": None})
@@ -309,17 +327,22 @@ class FleetView:
                 "at_value": form.data.get("at", ""),
                 "compare_value": form.data.get("compare_at", ""),
                 "query": form.data.get("q", ""),
+                # Their errors stand beside their inputs; the others' in the note.
+                "shown_with_inputs": ("at", "compare_at", "q"),
                 # The filters chosen in the sidebar, kept when the form is sent.
                 "hidden_filters": [
                     (name, self.request.GET[name])
                     for name in FACETS
-                    if self.request.GET.get(name)
+                    if self.request.GET.get(name) and name not in form.errors
                 ],
                 **context,
                 **extra,
             },
             status=status,
         )
+
+    def is_now(self, form: FleetForm) -> bool:
+        return str(form.data.get("at") or "").strip().lower() in {"", "now"}
 
     def facets(self, counts: FleetCounts, filters: FleetFilters) -> list[Facet]:
         words = {
@@ -467,10 +490,18 @@ def _csv_rows(app: Any, at: datetime, filters: FleetFilters) -> Iterator[str]:
     with consistent_read(database_alias(app)):
         for cargo in iter_fleet(at, app=app, filters=filters):
             row = cargo_as_json(cargo)
-            writer.writerow(
-                ["" if row[key] is None else row[key] for key in CARGO_KEYS]
-            )
+            writer.writerow([_cell(row[key]) for key in CARGO_KEYS])
             yield buffer.take()
+
+
+def _cell(value: Any) -> Any:
+    # A spreadsheet runs a cell that starts with one of these as a formula: imported
+    # voyage numbers are free text, so such a cell is written as text.
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return f"'{value}"
+    return value
 
 
 class _Line:

@@ -9,7 +9,7 @@ from django.conf import global_settings, settings
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from cargotime.domain import check_instant
+from cargotime.domain import EARLIEST_INSTANT, END_OF_INSTANTS, check_instant
 
 # Typed instead of a datetime, it means the moment the request is served.
 NOW = "now"
@@ -33,10 +33,25 @@ def parse_instant(text: str, zone: tzinfo) -> datetime:
         raise InstantError(msg)
     if parsed.tzinfo is None:
         parsed = timezone.make_aware(parsed, zone)
+    return checked_instant(parsed, text)
+
+
+def checked_instant(value: datetime, text: str) -> datetime:
+    """Return *value* through the domain's one check, with the admin's own message."""
     try:
-        return check_instant(parsed, _("date and time"))
-    except ValueError as error:
-        raise InstantError(str(error)) from None
+        return check_instant(value, "instant")
+    except ValueError:
+        # The domain says it in English for programmers; the clerk reads this.
+        msg = _(
+            "The date and time “%(text)s” is outside the range of dates and times "
+            "cargotime accepts: from %(first)s up to, but not including, %(end)s "
+            "(UTC)."
+        ) % {
+            "text": text,
+            "first": EARLIEST_INSTANT.isoformat(),
+            "end": END_OF_INSTANTS.isoformat(),
+        }
+        raise InstantError(msg) from None
 
 
 def input_formats() -> Iterator[str]:

@@ -92,8 +92,10 @@ class TimeTravelView:
             if self.json:
                 return self.json_error(
                     403,
-                    "You may not view cargo history: ask for cargotime."
-                    "view_cargo_history.",
+                    _(
+                        "You may not view cargo history: ask for "
+                        "cargotime.view_cargo_history."
+                    ),
                 )
             return forbidden(self.request, self.model_admin.admin_site)
         if self.request.method not in {"GET", "HEAD"}:

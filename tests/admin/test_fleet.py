@@ -13,6 +13,7 @@ from django.test import TestCase
 from django.urls import reverse
 
 from cargotime.application import SearchableTimestampsApplication
+from cargotime.domain import Cargo, HandlingActivity, Itinerary, Leg, Location
 from cargotime.fleet import fleet_counts, iter_fleet
 from tests.cargos import make_user, ship
 from tests.helpers import START, ManualClock
@@ -248,6 +249,84 @@ class FleetHtmlTests(FleetPageTestCase):
         response = self.get()
         counts = fleet_counts(response.context["at"])
         assert response.context["counts"] == counts
+
+
+class FleetHostileInputTests(FleetPageTestCase):
+    def test_a_forged_page_link_is_a_clear_400(self) -> None:
+        tracking_id = self.fleet()[0]
+        # An offset Python takes is read in UTC, wherever the database stops.
+        wide = f"2026-01-01T00:00:00+23:59|{tracking_id}"
+        assert self.get(format="json", after=wide).status_code == 200
+        for moment in (
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-12:00",
+            "2026-01-01T00:00:00",
+        ):
+            after = f"{moment}|{tracking_id}"
+            response = self.get(format="json", after=after)
+            assert response.status_code == 400, moment
+            assert "broken" in response.json()["errors"]["after"][0]
+            assert self.get(after=after).status_code == 400
+
+    def test_the_next_page_is_read_at_the_same_instant(self) -> None:
+        for _ in range(51):
+            self.clock.advance()
+            ship(self.app, 0, clock=self.clock)
+        data = self.get(format="json").json()
+        query = parse_qs(urlsplit(data["next"]).query)
+        assert query["at"] == [data["at"]]
+        html = self.get()
+        assert "at=" in html.context["next_href"]
+
+    def test_a_comparison_is_the_same_either_way_round(self) -> None:
+        tracking_ids = self.fleet()
+        later = self.clock.now.isoformat()
+        earlier = START.isoformat()
+        one = self.get(at=later, compare_at=earlier).context["changes"]
+        other = self.get(at=earlier, compare_at=later).context["changes"]
+        assert [row["tracking_id"] for row in one] == [
+            row["tracking_id"] for row in other
+        ]
+        # All four were booked after the earlier instant.
+        assert {row["tracking_id"] for row in one} == set(tracking_ids)
+
+    def test_a_bad_filter_is_named_and_not_sent_again(self) -> None:
+        self.fleet()
+        response = self.get(transport_status="BOGUS", voyage="V1")
+        assert response.status_code == 400
+        self.assertContains(response, "BOGUS", status_code=400)
+        assert ("transport_status", "BOGUS") not in response.context["hidden_filters"]
+        assert ("voyage", "V1") in response.context["hidden_filters"]
+
+    def test_a_long_voyage_is_a_valid_filter(self) -> None:
+        self.fleet()
+        assert self.get(voyage="V" * 300).status_code == 200
+
+    def test_places_are_found_by_their_name_in_the_pages_language(self) -> None:
+        self.fleet()
+        response = self.client.get(
+            self.url, {"q": "hongkong", "format": "json"}, HTTP_ACCEPT_LANGUAGE="de"
+        )
+        assert response.json()["count"] == 4
+
+    def test_the_csv_names_its_instant_in_full_and_writes_no_formula(self) -> None:
+        response = self.get(format="csv", at="0002-01-01T00:00Z")
+        disposition = response["Content-Disposition"]
+        assert 'filename="fleet-00020101T000000Z.csv"' in disposition
+        # An imported voyage number that a spreadsheet would run as a formula.
+        cargo = Cargo.new_booking(
+            Location.HONGKONG, Location.STOCKHOLM, START + timedelta(weeks=3)
+        )
+        leg = Leg("HONGKONG", "STOCKHOLM", '=HYPERLINK("x")')
+        cargo.assign_route(Itinerary("HONGKONG", "STOCKHOLM", (leg,)))
+        cargo.register_handling_event(None, Location.HONGKONG, HandlingActivity.RECEIVE)
+        cargo.register_handling_event(
+            '=HYPERLINK("x")', Location.HONGKONG, HandlingActivity.LOAD
+        )
+        self.app.save(cargo)
+        text = b"".join(self.get(format="csv").streaming_content).decode()
+        [row] = csv.DictReader(io.StringIO(text))
+        assert row["current_voyage_number"] == '\'=HYPERLINK("x")'
 
 
 class FleetPermissionTests(TestCase):

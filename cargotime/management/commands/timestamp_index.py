@@ -234,9 +234,9 @@ class Command(BaseCommand):
         counts = totals.counts
         if totals.differences:
             done = (
-                f"inserted {counts['missing']:,} missing rows, fixed "
-                f"{counts['wrong']:,} wrong rows and deleted {counts['extra']:,} "
-                "extra rows"
+                f"inserted {_rows(counts['missing'], 'missing')}, fixed "
+                f"{_rows(counts['wrong'], 'wrong')} and deleted "
+                f"{_rows(counts['extra'], 'extra')}"
             )
         else:
             done = "it was already right"
@@ -246,3 +246,7 @@ class Command(BaseCommand):
                 f"in {elapsed:.1f} s: {done}."
             )
         )
+
+
+def _rows(count: int, kind: str) -> str:
+    return f"{count:,} {kind} row{'' if count == 1 else 's'}"
