@@ -314,6 +314,7 @@ class FleetView:
                 "csv_href": self.link({"format": "csv", "after": None}),
                 "transitions": self.transitions(context.get("comparison")),
                 "changes": self.changes(context.get("comparison")),
+                "compared": self.compared(context.get("comparison"), at, form),
             }
         return TemplateResponse(
             self.request,
@@ -340,6 +341,20 @@ class FleetView:
             },
             status=status,
         )
+
+    def compared(
+        self, comparison: FleetComparison | None, at: datetime, form: FleetForm
+    ) -> tuple[str, str] | None:
+        # The two instants as the heading names them; "now" to the second.
+        if comparison is None:
+            return None
+        now = self.is_now(form)
+
+        def text(moment: datetime) -> str:
+            shown = moment.replace(microsecond=0) if now and moment == at else moment
+            return format_instant(shown, self.zone)
+
+        return text(comparison.earlier), text(comparison.later)
 
     def is_now(self, form: FleetForm) -> bool:
         return str(form.data.get("at") or "").strip().lower() in {"", "now"}

@@ -210,6 +210,10 @@ class FleetHtmlTests(FleetPageTestCase):
             tracking_ids[1]
         ]
         self.assertContains(response, "In port → On board carrier: 1")
+        # At "now", the heading names the instant to the second.
+        now = self.get(compare_at=before.isoformat())
+        earlier_text, later_text = now.context["compared"]
+        assert "." not in later_text.split(" ")[1], later_text
 
     def test_paging_keeps_the_filters_and_goes_on(self) -> None:
         for _ in range(51):
