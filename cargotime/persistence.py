@@ -171,21 +171,15 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         self, originator_id: UUID, timestamp: datetime
     ) -> int | None:
         """Return the version the aggregate had at *timestamp*, or None before it."""
-        try:
-            # In UTC: PostgreSQL refuses offsets past ±15:59 that Python allows.
-            timestamp = timestamp.astimezone(UTC)
-        except OverflowError:
-            # Past either end of the datetimes once in UTC: before every event, or
-            # after every one.
-            if timestamp.year == 1:
-                return None
-            timestamp = datetime.max.replace(tzinfo=UTC)
+        instant = _in_utc(timestamp)
+        if instant is None:
+            return None
         return (
             EventTimestamp.objects.using(self.using)
             .filter(
                 application_name=self.application_name,
                 originator_id=originator_id,
-                timestamp__lte=timestamp,
+                timestamp__lte=instant,
             )
             .order_by("-timestamp", "-originator_version")
             .values_list("originator_version", flat=True)
@@ -202,13 +196,15 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         # the aggregate's first event.
         if not isinstance(originator_id, UUID):
             originator_id = UUID(str(originator_id))
+        instant = _in_utc(timestamp)
+        if instant is None:
+            return []
         connection = self._connection
         connection.ensure_connection()
         native = connection.features.has_native_uuid_field
-        # The application hands the instant over in UTC, within range.
         params = {
             "id": originator_id if native else originator_id.hex,
-            "at": connection.ops.adapt_datetimefield_value(timestamp),
+            "at": connection.ops.adapt_datetimefield_value(instant),
             "app": self.application_name,
             "snapshot": snapshot,
         }
@@ -291,6 +287,15 @@ def _sqlite_row(name: str, event: StoredEvent) -> tuple[Any, ...]:
         event.topic,
         event.state,
     )
+
+
+def _in_utc(timestamp: datetime) -> datetime | None:
+    # In UTC: PostgreSQL refuses offsets past ±15:59 that Python allows. Past either
+    # end of the datetimes once in UTC: before every event (None), or after every one.
+    try:
+        return timestamp.astimezone(UTC)
+    except OverflowError:
+        return None if timestamp.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 def _hex(originator_id: UUID | str) -> str:

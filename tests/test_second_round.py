@@ -48,6 +48,10 @@ class WideOffsetTests(TestCase):
         for zone in WIDE_OFFSETS:
             instant = self.clock.now.astimezone(zone)
             assert recorder.get_version_at_timestamp(self.tracking_id, instant) == 4
+            events = recorder.select_events_at_timestamp(
+                self.tracking_id, instant, snapshot=True
+            )
+            assert [event.originator_version for event in events] == [1, 2, 3, 4]
             cargo = self.app.get_cargo_at_timestamp(self.tracking_id, instant)
             assert cargo.version == 4
 
