@@ -251,11 +251,9 @@ def compare_fleet(
     changes: list[FleetChange] = []
     transitions: Counter[tuple[str | None, str]] = Counter()
     count = 0
-    for after, before in query.pairs(earlier):
-        change = FleetChange(before, after)
-        if not change.changed:
-            continue
+    for change in query.changes(earlier):
         count += 1
+        before, after = change.before, change.after
         key = (before.transport_status if before else None, after.transport_status)
         transitions[key] += 1
         if len(changes) < limit:
@@ -334,39 +332,22 @@ class _Query:
             groups.append((values, int(n)))
         return groups
 
-    def pairs(self, other: datetime) -> Iterator[tuple[FleetCargo, FleetCargo | None]]:
-        # Each cargo of the fleet at self.at (filtered), with its state at *other*.
-        for cargos in self._batches():
-            states = self._states_of([cargo.tracking_id for cargo in cargos], other)
-            for cargo in cargos:
-                yield cargo, states.get(cargo.tracking_id)
-
-    def _batches(self, size: int = 500) -> Iterator[list[FleetCargo]]:
-        after: Cursor | None = None
-        while True:
-            cargos = self.page(size + 1, after)
-            yield cargos[:size]
-            if len(cargos) <= size:
-                return
-            last = cargos[size - 1]
-            after = (last.booked_at, last.tracking_id)
-
-    def _states_of(
-        self, tracking_ids: Sequence[UUID], at: datetime
-    ) -> dict[UUID, FleetCargo]:
-        if not tracking_ids:
-            return {}
-        statement = sql.fleet_of(
-            EventTimestamp, self.vendor, COLUMNS, len(tracking_ids)
+    def changes(self, earlier: datetime) -> Iterator[FleetChange]:
+        # Each cargo of the fleet at self.at (filtered) that differs at *earlier*.
+        conditions, params = self._conditions(self.filters, facets=True)
+        statement = sql.fleet_changes(
+            EventTimestamp, self.vendor, COLUMNS, COMPARED, conditions
         )
-        params = [
-            *self._state_params(at),
-            *(self._uuid(tracking_id) for tracking_id in tracking_ids),
-        ]
-        return {
-            cargo.tracking_id: cargo
-            for cargo in map(self._cargo, self._fetch(statement, params))
-        }
+        params = [*self._state_params(), *self._state_params(earlier), *params]
+        for row in self._fetch(statement, params):
+            after = self._cargo(row[: len(COLUMNS) + 1])
+            earlier_values = row[len(COLUMNS) + 1 :]
+            before = (
+                None
+                if earlier_values[0] is None
+                else self._cargo((after.booked_at, *earlier_values))
+            )
+            yield FleetChange(before, after)
 
     def _state_params(self, at: datetime | None = None) -> list[Any]:
         instant = self._datetime(self.at if at is None else at)

@@ -293,13 +293,33 @@ def fleet_groups(
     )
 
 
-def fleet_of(
-    index: type[models.Model], vendor: str, columns: tuple[str, ...], count: int
+def fleet_changes(
+    index: type[models.Model],
+    vendor: str,
+    columns: tuple[str, ...],
+    compared: tuple[str, ...],
+    conditions: tuple[str, ...],
 ) -> str:
-    """Return the states of *count* given cargos; parameters after the states'."""
+    """Return the cargos whose *compared* columns differ between two instants."""
+    # Parameters: the states' at the later instant, then at the earlier, then each
+    # condition's (on the later states). Rows: the later state (booked_at, then
+    # *columns*), then *columns* of the earlier one, NULL for a cargo booked since.
+    # One statement, whatever the size of the fleet, newest booking first.
+    booked_at, originator_id = quote("booked_at"), quote("originator_id")
+    before = ", ".join(f"e.{quote(column)}" for column in columns)
+    # SQLite's null-safe "differs" is IS NOT; PostgreSQL's is IS DISTINCT FROM.
+    differs = "IS NOT" if vendor == "sqlite" else "IS DISTINCT FROM"
+    changed = " OR ".join(
+        f"e.{quote(column)} {differs} fleet.{quote(column)}" for column in compared
+    )
+    conditions = (*conditions, f"(e.{originator_id} IS NULL OR {changed})")
     return (
-        f"SELECT * FROM ({fleet_states(index, vendor, columns)}) AS fleet "
-        f"WHERE {fleet_condition('originator_id', count)}"
+        f"SELECT fleet.*, {before} "
+        f"FROM ({fleet_states(index, vendor, columns)}) AS fleet "
+        f"LEFT JOIN ({fleet_states(index, vendor, columns)}) AS e "
+        f"ON e.{originator_id} = fleet.{originator_id}"
+        f"{_where(conditions)} ORDER BY fleet.{booked_at} DESC, "
+        f"fleet.{originator_id} DESC"
     )
 
 

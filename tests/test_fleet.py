@@ -274,9 +274,13 @@ class FleetTests(TestCase):
             fleet_at(self.clock.now, app=self.app)
         with self.assertNumQueries(1):
             fleet_counts(self.clock.now, app=self.app)
+        with self.assertNumQueries(1):
+            compare_fleet(self.clock.now, START, app=self.app)
         for _ in range(20):
             ship(self.app, 4, clock=self.clock)
         with self.assertNumQueries(1):
             fleet_at(self.clock.now, app=self.app)
         with self.assertNumQueries(1):
             fleet_counts(self.clock.now, app=self.app)
+        with self.assertNumQueries(1):
+            compare_fleet(self.clock.now, START, app=self.app)

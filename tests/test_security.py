@@ -319,8 +319,11 @@ FRAGMENTS = {
     "after",
     "application",
     # The fleet's fragments in cargotime/sql.py, each built from quote() and names().
+    "before",
     "booked_at",
     "bookings",
+    "changed",
+    "differs",
     "grouped",
     "head",
     "inner",
