@@ -275,12 +275,8 @@ def place_codes(text: str) -> list[str]:
     return [
         location.value
         for location in Location
-        if text in location.value.lower() or text in _label(location).lower()
+        if text in location.value.lower() or text in location.label.lower()
     ]
-
-
-def _label(location: Location) -> str:
-    return str(getattr(location, "label", location.value))
 
 
 def _instant(value: datetime) -> datetime:

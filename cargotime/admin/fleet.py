@@ -34,6 +34,7 @@ from cargotime.admin.display import (
 from cargotime.admin.forbidden import forbidden
 from cargotime.admin.forms import InstantField, ShowsInstants
 from cargotime.admin.instants import checked_instant
+from cargotime.admin.json_state import instant_as_json
 from cargotime.apps import get_application
 from cargotime.consistent_read import consistent_read
 from cargotime.domain import Location
@@ -492,7 +493,7 @@ def cargo_as_json(cargo: FleetCargo) -> dict[str, Any]:
     values["tracking_id"] = str(cargo.tracking_id)
     for key, value in values.items():
         if isinstance(value, datetime):
-            values[key] = value.isoformat()
+            values[key] = instant_as_json(value)
     return values
 
 
