@@ -302,24 +302,29 @@ def fleet_changes(
 ) -> str:
     """Return the cargos whose *compared* columns differ between two instants."""
     # Parameters: the states' at the later instant, then at the earlier, then each
-    # condition's (on the later states). Rows: the later state (booked_at, then
-    # *columns*), then *columns* of the earlier one, NULL for a cargo booked since.
-    # One statement, whatever the size of the fleet, newest booking first.
+    # condition's (on the later states, by their plain column names). Rows: the
+    # later state (booked_at, then *columns*), then *columns* of the earlier one as
+    # "before_…", NULL for a cargo booked since. One statement, whatever the size of
+    # the fleet, newest booking first.
     booked_at, originator_id = quote("booked_at"), quote("originator_id")
-    before = ", ".join(f"e.{quote(column)}" for column in columns)
+    before = ", ".join(
+        f"e.{quote(column)} AS {quote('before_' + column)}" for column in columns
+    )
     # SQLite's null-safe "differs" is IS NOT; PostgreSQL's is IS DISTINCT FROM.
     differs = "IS NOT" if vendor == "sqlite" else "IS DISTINCT FROM"
     changed = " OR ".join(
-        f"e.{quote(column)} {differs} fleet.{quote(column)}" for column in compared
+        f"{quote('before_' + column)} {differs} {quote(column)}" for column in compared
     )
-    conditions = (*conditions, f"(e.{originator_id} IS NULL OR {changed})")
+    conditions = (
+        *conditions,
+        f"({quote('before_originator_id')} IS NULL OR {changed})",
+    )
     return (
-        f"SELECT fleet.*, {before} "
+        f"SELECT * FROM (SELECT fleet.*, {before} "
         f"FROM ({fleet_states(index, vendor, columns)}) AS fleet "
         f"LEFT JOIN ({fleet_states(index, vendor, columns)}) AS e "
-        f"ON e.{originator_id} = fleet.{originator_id}"
-        f"{_where(conditions)} ORDER BY fleet.{booked_at} DESC, "
-        f"fleet.{originator_id} DESC"
+        f"ON e.{originator_id} = fleet.{originator_id}) AS pair"
+        f"{_where(conditions)} ORDER BY {booked_at} DESC, {originator_id} DESC"
     )
 
 

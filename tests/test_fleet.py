@@ -197,6 +197,12 @@ class FleetExactnessTests(HypothesisTestCase):
         assert {c.after.tracking_id for c in comparison.changes} == set(changed)
         assert comparison.count == len(changed)
         assert comparison.transitions == dict(Counter(changed.values()))
+        # A filter keeps the cargos as they were at the later instant.
+        in_port = FleetFilters(transport_status="IN_PORT")
+        filtered = compare_fleet(first, second, app=app, filters=in_port, limit=1000)
+        assert {c.after.tracking_id for c in filtered.changes} == {
+            tracking_id for tracking_id, (_, now) in changed.items() if now == "IN_PORT"
+        }
 
 
 class FleetTests(TestCase):
