@@ -160,7 +160,7 @@ def run(
         (3, lambda: targets.short_time_travel(bench, library)),
         (4, lambda: targets.store_size(bench)),
         (5, lambda: targets.history_length(bench)),
-        (6, lambda: targets.admin_json(bench)),
+        (6, lambda: targets.admin_requests(bench)),
         (7, lambda: targets.picker_search(bench)),
         (8, lambda: fleet.peer(bench)),
         (9, lambda: fleet.naive_loop(bench)),

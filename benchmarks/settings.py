@@ -23,6 +23,8 @@ DEBUG = False
 # The admin is measured over plain HTTP from the test client, with no collected files.
 SECURE_SSL_REDIRECT = False
 ALLOWED_HOSTS = ["testserver"]
+# The project's URLs, and the admin's floor beside them (benchmarks/urls.py).
+ROOT_URLCONF = "benchmarks.urls"
 warnings.filterwarnings("ignore", "No directory at", UserWarning)
 STORAGES = {
     **STORAGES,
