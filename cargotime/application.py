@@ -217,6 +217,15 @@ class OneQueryTimeTravel(Protocol):
     ) -> Sequence[StoredEvent]: ...
 
 
+@runtime_checkable
+class OneQueryRead(Protocol):
+    """A recorder that reads what rebuilds an aggregate as it is now in one query."""
+
+    def select_latest_events(
+        self, originator_id: UUID, *, snapshot: bool
+    ) -> Sequence[StoredEvent]: ...
+
+
 class CargoNotFoundAtTimestamp(AggregateNotFoundError):
     """The cargo is unknown, or did not exist yet at the given time."""
 
@@ -318,6 +327,37 @@ class SearchableTimestampsApplication(BookingApplication):
             for aggregate in due.values()
         ]
 
+    def get_cargo(self, tracking_id: UUID) -> Cargo:
+        """Return the cargo as it is now, read in one round trip."""
+        tracking_id = as_tracking_id(tracking_id)
+        reader = self._latest_reader
+        if reader is None or self.repository.cache is not None:
+            # The library's read: the snapshot, then the events after it.
+            return super().get_cargo(tracking_id)
+        cargo = self._project(
+            reader.select_latest_events(
+                tracking_id, snapshot=self.snapshots is not None
+            )
+        )
+        if cargo is None:
+            msg = f"Aggregate {tracking_id!r} version None not found."
+            raise AggregateNotFoundError(msg)
+        return cargo
+
+    @cached_property
+    def _latest_reader(self) -> OneQueryRead | None:
+        # Checked once: a protocol's isinstance() is slow for every command.
+        recorder = self.recorder
+        return recorder if isinstance(recorder, OneQueryRead) else None
+
+    def _project(self, stored_events: Sequence[StoredEvent]) -> Cargo | None:
+        # The snapshot, if any, then the events after it, oldest first.
+        cargo: Cargo | None = None
+        for stored_event in stored_events:
+            event = self.mapper.to_domain_event(stored_event)
+            cargo = cast(CanMutateProtocol[Cargo], event).mutate(cargo)
+        return cargo
+
     @cached_property
     def _time_travel_reader(self) -> OneQueryTimeTravel:
         # Checked once: a protocol's isinstance() is slow for every time travel.
@@ -342,13 +382,11 @@ class SearchableTimestampsApplication(BookingApplication):
             if timestamp.year == 1:
                 raise self._not_found(tracking_id, timestamp) from None
             timestamp = datetime.max.replace(tzinfo=UTC)
-        stored_events = self._time_travel_reader.select_events_at_timestamp(
-            tracking_id, timestamp, snapshot=self.snapshots is not None
+        cargo = self._project(
+            self._time_travel_reader.select_events_at_timestamp(
+                tracking_id, timestamp, snapshot=self.snapshots is not None
+            )
         )
-        cargo: Cargo | None = None
-        for stored_event in stored_events:
-            event = self.mapper.to_domain_event(stored_event)
-            cargo = cast(CanMutateProtocol[Cargo], event).mutate(cargo)
         if cargo is None:
             raise self._not_found(tracking_id, timestamp)
         return cargo

@@ -184,6 +184,33 @@ def select_at_timestamp(
     )
 
 
+@lru_cache(maxsize=16)
+def select_latest(
+    events: type[models.Model], snapshots: type[models.Model] | None
+) -> str:
+    """Return the query of what rebuilds an aggregate as it is now."""
+    # Named parameters: id and app (the application name). Rows: (part,
+    # originator_version, topic, state), the latest snapshot (part 0) first, then the
+    # events after it. The library's repository reads the two in two round trips.
+    version, originator_id = quote("originator_version"), quote("originator_id")
+    application = quote("application_name")
+    columns = names(("originator_version", "topic", "state"))
+    of_aggregate = f"{application} = %(app)s AND {originator_id} = %(id)s"
+    if snapshots is None:
+        return (
+            f"SELECT 1 AS part, {columns} FROM {table(events)} "
+            f"WHERE {of_aggregate} ORDER BY {version}"
+        )
+    return (
+        f"WITH snapshot AS (SELECT {columns} FROM {table(snapshots)} "
+        f"WHERE {of_aggregate} ORDER BY {version} DESC LIMIT 1) "
+        f"SELECT 0 AS part, {columns} FROM snapshot UNION ALL "
+        f"SELECT 1 AS part, {columns} FROM {table(events)} WHERE {of_aggregate} "
+        f"AND {version} > COALESCE((SELECT {version} FROM snapshot), 0) "
+        f"ORDER BY part, {version}"
+    )
+
+
 @lru_cache(maxsize=8)
 def fleet_states(
     index: type[models.Model], vendor: str, columns: tuple[str, ...]

@@ -18,7 +18,7 @@ from cargotime.domain import REGISTERED_ROUTES, Cargo, HandlingActivity, Locatio
 from cargotime.models import EventTimestamp
 from cargotime.persistence import SearchableTimestampsRecorder
 from cargotime.sql import select_at_timestamp
-from tests.helpers import START, ManualClock
+from tests.helpers import START, ManualClock, cargo_state
 
 MICROSECOND = timedelta(microseconds=1)
 DEADLINE = START + timedelta(weeks=3)
@@ -139,6 +139,123 @@ class TestOneQueryTimeTravel(TestCase):
             # its statements for next to nothing.
             called = "cargotime_events_at(" in queries[0]["sql"]
             assert called is (connection.vendor == "postgresql")
+
+
+class TestOneQueryRead(TestCase):
+    """get_cargo, and so every command, reads a cargo in one statement."""
+
+    def steps(self, app: SearchableTimestampsApplication, clock: ManualClock) -> UUID:
+        """Eight commands one by one, then a save of four events, checking each."""
+        tracking_id = app.book_new_cargo(
+            Location.HONGKONG, Location.STOCKHOLM, DEADLINE
+        )
+        self.assert_same_as_the_library(app, tracking_id)
+        for number in range(8):
+            clock.advance(timedelta(minutes=7, microseconds=number))
+            app.change_destination(tracking_id, PLACES[number % 4])
+            self.assert_same_as_the_library(app, tracking_id)
+        cargo = app.get_cargo(tracking_id)
+        cargo.change_destination(Location.STOCKHOLM, timestamp=clock.advance())
+        cargo.assign_route(
+            REGISTERED_ROUTES[("HONGKONG", "STOCKHOLM")][0], timestamp=clock.now
+        )
+        cargo.register_handling_event(
+            None, Location.HONGKONG, HandlingActivity.RECEIVE, timestamp=clock.advance()
+        )
+        cargo.register_handling_event(
+            "V1", Location.HONGKONG, HandlingActivity.LOAD, timestamp=clock.advance()
+        )
+        app.save(cargo)
+        self.assert_same_as_the_library(app, tracking_id)
+        return tracking_id
+
+    def assert_same_as_the_library(
+        self, app: SearchableTimestampsApplication, tracking_id: UUID
+    ) -> None:
+        ours = app.get_cargo(tracking_id)
+        library = cast(Cargo, app.repository.get(tracking_id))
+        assert cargo_state(ours) == cargo_state(library)
+        assert ours.id == library.id
+        assert ours.created_on == library.created_on
+        assert ours.modified_on == library.modified_on
+
+    def test_same_cargo_as_the_librarys_repository(self) -> None:
+        for interval in (None, 1, 3, 4, 5):
+            with self.subTest(interval=interval):
+                clock = ManualClock()
+                app = SearchableTimestampsApplication(
+                    clock=clock, snapshot_interval=interval
+                )
+                tracking_id = self.steps(app, clock)
+                snapshots = SnapshotRecord.objects.filter(originator_id=tracking_id)
+                assert snapshots.exists() is (interval is not None)
+                self.assert_same_as_the_library(app, tracking_id)
+
+    def test_snapshots_taken_earlier_are_still_read_without_an_interval(self) -> None:
+        clock = ManualClock()
+        tracking_id = self.steps(
+            SearchableTimestampsApplication(clock=clock, snapshot_interval=3), clock
+        )
+        app = SearchableTimestampsApplication(clock=clock, snapshot_interval=None)
+        for destination in (Location.TOKYO, Location.AUMEL):
+            clock.advance()
+            app.change_destination(tracking_id, destination)
+        stored = recorder_of(app).select_latest_events(tracking_id, snapshot=True)
+        latest = SnapshotRecord.objects.filter(originator_id=tracking_id).latest(
+            "originator_version"
+        )
+        assert stored[0].originator_version == latest.originator_version
+        assert stored[0].topic.endswith("Cargo.Snapshot")
+        versions = [event.originator_version for event in stored[1:]]
+        assert versions == [14, 15]
+        self.assert_same_as_the_library(app, tracking_id)
+
+    def test_one_query_for_a_read_and_for_a_commands_read(self) -> None:
+        clock = ManualClock()
+        app = SearchableTimestampsApplication(clock=clock, snapshot_interval=4)
+        tracking_id = self.steps(app, clock)
+        with CaptureQueriesContext(connection) as queries:
+            app.get_cargo(tracking_id)
+        assert len(queries) == 1
+        with CaptureQueriesContext(connection) as queries:
+            app.change_destination(tracking_id, Location.TOKYO)
+        reads = [
+            query["sql"]
+            for query in queries
+            if query["sql"].lstrip().upper().startswith(("SELECT", "WITH SNAPSHOT"))
+        ]
+        assert len(reads) == 1, reads
+
+    def test_an_unknown_cargo_or_another_applications_is_not_found(self) -> None:
+        clock = ManualClock()
+        app = SearchableTimestampsApplication(clock=clock, snapshot_interval=1)
+        tracking_id = app.book_new_cargo(Location.TOKYO, Location.HAMBURG, DEADLINE)
+        with self.assertRaises(AggregateNotFoundError):
+            app.get_cargo(uuid4())
+        other = SearchableTimestampsApplication(clock=clock, name="othercargo")
+        with self.assertRaises(AggregateNotFoundError):
+            other.get_cargo(tracking_id)
+        with self.assertRaisesMessage(ValueError, "is not a tracking ID"):
+            app.get_cargo("not-a-uuid")  # type: ignore[arg-type]
+
+    def test_an_aggregate_cache_keeps_the_librarys_read(self) -> None:
+        clock = ManualClock()
+        app = SearchableTimestampsApplication(
+            env={
+                **SearchableTimestampsApplication.env,
+                "AGGREGATE_CACHE_MAXSIZE": "10",
+            },
+            clock=clock,
+        )
+        tracking_id = app.book_new_cargo(Location.TOKYO, Location.HAMBURG, DEADLINE)
+        app.get_cargo(tracking_id)
+        with CaptureQueriesContext(connection) as queries:
+            cargo = app.get_cargo(tracking_id)
+        # Served from the cache, fast-forwarded by the library's own read of the
+        # events after the cached version, not by cargotime's read of the whole.
+        assert len(queries) == 1
+        assert " AS part" not in queries[0]["sql"]
+        assert cargo.destination == Location.HAMBURG
 
 
 class TestBulkInserts(TestCase):

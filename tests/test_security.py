@@ -333,6 +333,7 @@ FRAGMENTS = {
     "voyage",
     "columns",
     "mode",
+    "of_aggregate",
     "originator_id",
     "placeholders",
     "returning",
