@@ -110,8 +110,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     for key in LIBRARY_KEYS:
         os.environ.pop(key, None)
-    # A smoke run may share the machine with another (CI, a colleague's `make test`).
-    prefix = f"cargotime_benchsmoke_{os.getpid()}" if args.smoke else "cargotime_bench"
+    # A smoke run may share the machine with another (CI, a colleague's `make test`);
+    # BENCH_PREFIX keeps two full runs on one machine apart.
+    full = os.environ.get("BENCH_PREFIX") or "cargotime_bench"
+    prefix = f"cargotime_benchsmoke_{os.getpid()}" if args.smoke else full
     databases = Databases(args.database, prefix)
     os.environ["BENCH_DATABASE"] = args.database
     os.environ["BENCH_DATA_DIR"] = str(databases.folder)
