@@ -40,8 +40,8 @@ def table(runs: Sequence[dict[str, Any]]) -> str:
 
 
 def figure(value: float, unit: str) -> str:
-    if unit == "events/s":
-        return f"{value:,.0f} events/s"
+    if unit.endswith("/s"):
+        return f"{value:,.0f} {unit}"
     return f"{value:.3f} ms"
 
 
