@@ -160,6 +160,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Take the write lock up front: concurrent writers wait instead of failing.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
+# DATABASE_POOLER=transaction: DATABASE_URL names a pooler that hands each transaction
+# to any server connection (PgBouncer's pool_mode = transaction), so nothing may
+# outlive a transaction on the server: no named prepared statements (Django's default
+# already, kept even if OPTIONS asked for them), and no cursors held open across
+# transactions, which .iterator() outside a transaction would declare.
+DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
+if DATABASE_POOLER not in {"", "transaction"}:
+    raise ImproperlyConfigured(
+        "DATABASE_POOLER must be 'transaction' (PgBouncer's pool_mode = transaction "
+        f"in front of DATABASE_URL) or unset, not {DATABASE_POOLER!r}."
+    )
+if DATABASE_POOLER and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    raise ImproperlyConfigured(
+        "DATABASE_POOLER is set, but DATABASE_URL names no PostgreSQL server: set "
+        "DATABASE_URL to the pooler's postgres:// address, or unset DATABASE_POOLER."
+    )
+if DATABASE_POOLER == "transaction":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

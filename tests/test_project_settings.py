@@ -87,7 +87,14 @@ def manage_in(
         [sys.executable, "manage.py", *args],
         cwd=base,
         # The clone's project/ comes first on the path (its folder); cargotime, ROOT's.
-        env={**clean, "PYTHONPATH": str(ROOT), "DATABASE_URL": "", **environ},
+        env={
+            **clean,
+            "PYTHONPATH": str(ROOT),
+            # SQLite: no pooler in front of it either.
+            "DATABASE_URL": "",
+            "DATABASE_POOLER": "",
+            **environ,
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -150,8 +157,9 @@ class ProjectSettingsTests(SimpleTestCase):
         # The suite itself may run with DATABASE_URL set: unset it for the first case.
         with mock.patch.dict(os.environ):
             os.environ.pop("DATABASE_URL", None)
+            os.environ.pop("DATABASE_POOLER", None)
             unset = project_settings(DJANGO_DEBUG="1")["DATABASES"]["default"]
-        empty = project_settings(DJANGO_DEBUG="1", DATABASE_URL="")
+        empty = project_settings(DJANGO_DEBUG="1", DATABASE_URL="", DATABASE_POOLER="")
         for database in (unset, empty["DATABASES"]["default"]):
             assert database["ENGINE"] == "django.db.backends.sqlite3"
             assert str(database["NAME"]).endswith("db.sqlite3")
@@ -321,6 +329,7 @@ class LoggingTests(SimpleTestCase):
                         **PRODUCTION,
                         "DJANGO_DEBUG": debug,
                         "DATABASE_URL": database,
+                        "DATABASE_POOLER": "",
                         "DJANGO_SETTINGS_MODULE": "project.settings",
                     },
                     capture_output=True,
