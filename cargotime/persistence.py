@@ -22,7 +22,7 @@ from cargotime.cargo_states import IndexRow
 from cargotime.models import EventTimestamp
 
 # Where an index row holds datetimes: its timestamp, arrival deadline and ETA.
-INDEX_DATETIMES = frozenset(
+INDEX_DATETIMES = tuple(
     number
     for number, column in enumerate(sql.INDEX_COLUMNS[1:])
     if column in {"timestamp", "arrival_deadline", "estimated_time_of_arrival"}
@@ -144,20 +144,14 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         if rows:
             adapt = _sqlite_datetime(connection)
             statement = sql.insert_values(EventTimestamp, sql.INDEX_COLUMNS)
-            cursor.executemany(
-                self._statement(connection, statement),
-                [
-                    (
-                        name,
-                        _hex(row[0]),
-                        *(
-                            adapt(value) if number in INDEX_DATETIMES else value
-                            for number, value in enumerate(row[1:], start=1)
-                        ),
-                    )
-                    for row in rows
-                ],
-            )
+            values = []
+            for row in rows:
+                sqlite_row = [name, *row]
+                sqlite_row[1] = _hex(row[0])
+                for number in INDEX_DATETIMES:
+                    sqlite_row[number + 1] = adapt(row[number])
+                values.append(sqlite_row)
+            cursor.executemany(self._statement(connection, statement), values)
         if snapshots:
             statement = sql.insert_values(self.snapshot_model, sql.STORED_COLUMNS)
             cursor.executemany(
