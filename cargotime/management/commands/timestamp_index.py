@@ -18,6 +18,7 @@ from cargotime.index import (
     TimestampIndexer,
     UndecodableEventError,
 )
+from cargotime.management.progress import Progress
 
 # Versions are stored in a 64-bit column; a batch past a million events would only
 # hold a transaction and its memory longer.
@@ -25,7 +26,6 @@ MAX_VERSION = 2**63 - 1
 MAX_BATCH_SIZE = 1_000_000
 # How many differences of each kind the report lists before it only counts.
 SHOWN = 10
-BAR_WIDTH = 30
 
 
 def resume_key(value: str) -> Key:
@@ -162,28 +162,19 @@ class Command(BaseCommand):
         self, diffs: Iterator[BatchDiff], totals: Totals, total: int
     ) -> Iterator[BatchDiff]:
         self.last_key: Key | None = None
-        tty = self.stdout.isatty()
-        step = 0
+        progress = Progress(
+            self.stdout,
+            total,
+            bar=lambda done, total: f"{done:,}/{total:,} events",
+            line=lambda done, total: f"{done:,} of {total:,} events",
+        )
         for diff in diffs:
             yield diff
             self.last_key = diff.last_key
-            if not self.verbosity:
-                continue
-            done = min(totals.events, total)
-            share = done / total if total else 1.0
-            if tty:
-                filled = int(share * BAR_WIDTH)
-                bar = "#" * filled + "." * (BAR_WIDTH - filled)
-                self.stdout.write(
-                    f"\r[{bar}] {share:4.0%}  {done:,}/{total:,} events", ending=""
-                )
-                self.stdout.flush()
-            elif int(share * 10) > step or (diff.last_key is None and step < 10):
-                # Plain lines for logs: one per tenth of the way, and one at the end.
-                step = 10 if diff.last_key is None else int(share * 10)
-                self.stdout.write(f"  {done:,} of {total:,} events ({share:.0%})")
-        if tty and self.verbosity:
-            self.stdout.write("")
+            if self.verbosity:
+                progress.show(totals.events, finished=diff.last_key is None)
+        if self.verbosity:
+            progress.close()
 
     def _interrupted(self, action: str, totals: Totals) -> None:
         if self.last_key is None:
