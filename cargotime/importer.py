@@ -11,19 +11,30 @@ Each event is a mapping with ``tracking_id``, ``timestamp`` (ISO 8601 with an of
   UNLOAD, CLAIM) and ``voyage_number`` (null when there is none)
 
 A new cargo's first event is its ``BookingStarted``; events of a cargo already stored
-continue its history. Within a cargo, timestamps never go back. Everything is checked
-before anything is written, and then every cargo is saved in one ``save()``: one
-transaction, so an import is stored whole or not at all.
+continue its history. Within a cargo, timestamps never go back.
+
+The events are read, checked and saved as they come, a batch of cargos per ``save()``,
+all inside one database transaction: the import is stored whole or, at the first bad
+line, not at all. Memory holds the cargos of the last ``HELD_CARGOS`` tracking IDs seen
+and at most ``EVENTS_PER_SAVE`` unsaved events, whatever the size of the file. A cargo's
+lines may be spread over the file: one that left memory is read back from the database,
+inside the same transaction, when its next line comes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import sys
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
 
 from cargotime.application import BookingApplication, as_tracking_id
 from cargotime.domain import (
@@ -36,6 +47,12 @@ from cargotime.domain import (
     as_location,
     check_instant,
 )
+
+# How many cargos an import keeps in memory: those of the tracking IDs seen last. A
+# cargo's lines further apart than this read it back from the database.
+HELD_CARGOS = 1_000
+# How many events an import saves at most in one save(), and so holds unsaved.
+EVENTS_PER_SAVE = 1_000
 
 FIELDS: Mapping[str, frozenset[str]] = {
     "BookingStarted": frozenset({"origin", "destination", "arrival_deadline"}),
@@ -74,16 +91,24 @@ class HistoryEvent:
 
 @dataclass
 class ImportSummary:
-    """What an import stored."""
+    """What an import stored: cargos booked, cargos continued, events."""
 
-    booked: list[UUID] = field(default_factory=list)
-    continued: list[UUID] = field(default_factory=list)
+    booked: int = 0
+    continued: int = 0
     events: int = 0
+
+    @property
+    def cargos(self) -> int:
+        return self.booked + self.continued
 
 
 def read_json_lines(lines: Iterable[str]) -> list[HistoryEvent]:
     """Parse one JSON object per line (blank lines are skipped)."""
-    events = []
+    return list(iter_json_lines(lines))
+
+
+def iter_json_lines(lines: Iterable[str]) -> Iterator[HistoryEvent]:
+    """Parse one JSON object per line as it is read (blank lines are skipped)."""
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -102,8 +127,7 @@ def read_json_lines(lines: Iterable[str]) -> list[HistoryEvent]:
         except ValueError as error:
             # Such as an integer of thousands of digits, which Python will not read.
             raise HistoryError(number, f"not valid JSON: {error}") from None
-        events.append(parse_event(number, data))
-    return events
+        yield parse_event(number, data)
 
 
 class _DuplicateKey(ValueError):
@@ -153,67 +177,212 @@ def parse_event(line: int, data: Any) -> HistoryEvent:
 
 
 def import_history(
-    app: BookingApplication, events: Iterable[HistoryEvent]
+    app: BookingApplication,
+    events: Iterable[HistoryEvent],
+    *,
+    held_cargos: int = HELD_CARGOS,
+    events_per_save: int = EVENTS_PER_SAVE,
+    saved: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
-    """Check *events*, then store them in one transaction with their own timestamps."""
-    summary = ImportSummary()
-    cargos: dict[UUID, Cargo] = {}
-    last_line: dict[UUID, int] = {}
-    now = check_instant(app.clock(), "time of the application's clock")
-    for event in events:
-        if event.timestamp > now:
+    """Check and store *events* in one transaction, with their own timestamps."""
+    if held_cargos < 1 or events_per_save < 1:
+        msg = "An import holds at least one cargo and saves at least one event."
+        raise ValueError(msg)
+    store = _DjangoStore.of(app)
+    if store is None:
+        # A recorder whose saves cannot share one transaction: every cargo stays in
+        # memory for one save at the end, the only way to keep all or nothing.
+        importer = _Import(app, None, None, None, saved)
+        importer.add_all(events)
+        return importer.summary
+    with store.transaction():
+        importer = _Import(app, store, held_cargos, events_per_save, saved)
+        importer.add_all(events)
+    return importer.summary
+
+
+class _Import:
+    """One import's state: the cargos in memory, their unsaved events, the counts."""
+
+    def __init__(
+        self,
+        app: BookingApplication,
+        store: _DjangoStore | None,
+        held_cargos: int | None,
+        events_per_save: int | None,
+        saved: Callable[[ImportSummary], None] | None,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.held_cargos = held_cargos
+        self.events_per_save = events_per_save
+        self.saved = saved
+        self.summary = ImportSummary()
+        self.now = check_instant(app.clock(), "time of the application's clock")
+        # Tracking ID -> its cargo, least recently seen first.
+        self.held: OrderedDict[UUID, _Held] = OrderedDict()
+        self.unsaved: dict[UUID, Cargo] = {}
+        self.unsaved_events = 0
+        # The notification id of the import's first stored event, and whether any cargo
+        # left memory: then the database counts the cargos continued.
+        self.first_id: int | None = None
+        self.forgot = False
+
+    def add_all(self, events: Iterable[HistoryEvent]) -> None:
+        for event in events:
+            self.add(event)
+        self.save()
+        if self.forgot and self.store is not None and self.first_id is not None:
+            cargos = self.store.cargos_since(self.first_id)
+            self.summary.continued = cargos - self.summary.booked
+
+    def add(self, event: HistoryEvent) -> None:
+        if event.timestamp > self.now:
             raise HistoryError(
                 event.line,
                 f"the timestamp {event.timestamp.isoformat()} is in the future",
             )
-        cargo = cargos.get(event.tracking_id)
-        if cargo is None:
-            cargo = cargos[event.tracking_id] = _start(app, event, summary)
-        elif event.type == "BookingStarted":
-            raise HistoryError(
-                event.line,
-                f"cargo {event.tracking_id} is booked a second time; a cargo is "
-                "booked once, by its first event",
-            )
+        held = self.held.get(event.tracking_id)
+        if held is None:
+            held = self._start(event)
+        else:
+            self.held.move_to_end(event.tracking_id)
+            if event.type == "BookingStarted":
+                raise HistoryError(
+                    event.line,
+                    f"cargo {event.tracking_id} is booked a second time; a cargo is "
+                    "booked once, by its first event",
+                )
         if event.type != "BookingStarted":
-            _check_order(cargo, event, last_line.get(event.tracking_id))
-            _apply(cargo, event)
-        last_line[event.tracking_id] = event.line
-        summary.events += 1
-    if cargos:
-        # One save, one transaction: every cargo of the import, or none of them.
-        app.save(*cargos.values())
-    return summary
+            _check_order(held.cargo, event, held.line)
+            _apply(held.cargo, event)
+        held.line = event.line
+        self.unsaved[event.tracking_id] = held.cargo
+        self.unsaved_events += 1
+        self.summary.events += 1
+        if self.events_per_save and self.unsaved_events >= self.events_per_save:
+            self.save()
 
+    def save(self) -> None:
+        """Save every cargo with unsaved events, in one save()."""
+        if not self.unsaved:
+            return
+        recordings = self.app.save(*self.unsaved.values())
+        if self.first_id is None and recordings:
+            self.first_id = min(r.notification.id for r in recordings)
+        cache = self.app.repository.cache
+        if cache is not None:
+            # The cache would keep every cargo of the file, and, should the import
+            # roll back, states the database never committed.
+            for tracking_id in self.unsaved:
+                with contextlib.suppress(KeyError):
+                    cache.get(tracking_id, evict=True)
+        self.unsaved.clear()
+        self.unsaved_events = 0
+        if self.store is not None:
+            self.store.forget_queries()
+        if self.saved is not None:
+            self.saved(self.summary)
 
-def _start(
-    app: BookingApplication, event: HistoryEvent, summary: ImportSummary
-) -> Cargo:
-    exists = event.tracking_id in app.repository
-    if event.type == "BookingStarted":
-        if exists:
+    def _start(self, event: HistoryEvent) -> _Held:
+        if self.held_cargos and len(self.held) >= self.held_cargos:
+            tracking_id, _ = self.held.popitem(last=False)
+            if tracking_id in self.unsaved:
+                self.save()
+            self.forgot = True
+        stored = _stored_cargo(self.app, event.tracking_id)
+        if event.type == "BookingStarted":
+            if stored is not None:
+                earlier = " or booked further up the file" if self.forgot else ""
+                raise HistoryError(
+                    event.line,
+                    f"cargo {event.tracking_id} is already stored{earlier}; import "
+                    "only the events after its last one",
+                )
+            self.summary.booked += 1
+            values = event.fields
+            cargo = Cargo.new_booking(
+                _location(event.line, values["origin"]),
+                _location(event.line, values["destination"]),
+                _instant(event.line, "arrival_deadline", values["arrival_deadline"]),
+                tracking_id=event.tracking_id,
+                timestamp=event.timestamp,
+            )
+            held = self.held[event.tracking_id] = _Held(cargo, None)
+            return held
+        if stored is None:
             raise HistoryError(
                 event.line,
-                f"cargo {event.tracking_id} is already stored; import only the "
-                "events after its last one",
+                f"cargo {event.tracking_id} is not stored and is not booked before "
+                "this line: its first event must be BookingStarted",
             )
-        summary.booked.append(event.tracking_id)
-        values = event.fields
-        return Cargo.new_booking(
-            _location(event.line, values["origin"]),
-            _location(event.line, values["destination"]),
-            _instant(event.line, "arrival_deadline", values["arrival_deadline"]),
-            tracking_id=event.tracking_id,
-            timestamp=event.timestamp,
+        if not self.forgot:
+            # Until a cargo leaves memory, a cargo read from the database is one
+            # stored before the import; afterwards the database counts them.
+            self.summary.continued += 1
+        held = self.held[event.tracking_id] = _Held(stored, None)
+        return held
+
+
+@dataclass
+class _Held:
+    cargo: Cargo
+    # The line of the cargo's last event in this file, while it is in memory.
+    line: int | None
+
+
+def _stored_cargo(app: BookingApplication, tracking_id: UUID) -> Cargo | None:
+    try:
+        return app.get_cargo(tracking_id)
+    except AggregateNotFoundError:
+        return None
+
+
+class _DjangoStore:
+    """The database of an application that stores through eventsourcing-django."""
+
+    def __init__(self, recorder: Any) -> None:
+        from django.db import DEFAULT_DB_ALIAS, connections
+
+        self.recorder = recorder
+        self.connection = connections[recorder.using or DEFAULT_DB_ALIAS]
+
+    @classmethod
+    def of(cls, app: BookingApplication) -> _DjangoStore | None:
+        # Only a Django recorder's saves join an outer transaction.atomic(); and if
+        # eventsourcing-django was never imported, the recorder is none of its.
+        recorders = sys.modules.get("eventsourcing_django.recorders")
+        if recorders is None or not isinstance(
+            app.recorder, recorders.DjangoAggregateRecorder
+        ):
+            return None
+        return cls(app.recorder)
+
+    def transaction(self) -> AbstractContextManager[object]:
+        from django.db import transaction
+
+        return transaction.atomic(using=self.connection.alias)
+
+    def forget_queries(self) -> None:
+        # With DEBUG on, Django logs the last 9,000 queries with their parameters:
+        # for an import, gigabytes of inserts. A query counter in a test sets
+        # force_debug_cursor, and keeps its log.
+        connection = self.connection
+        if connection.queries_logged and not connection.force_debug_cursor:
+            connection.queries_log.clear()
+
+    def cargos_since(self, first_id: int) -> int:
+        """Return how many aggregates have events from notification *first_id* on."""
+        # Inside the import's transaction, which holds the write lock since its first
+        # save: every event from that id on is the import's own.
+        recorder = self.recorder
+        return int(
+            recorder.model.objects.using(self.connection.alias)
+            .filter(application_name=recorder.application_name, id__gte=first_id)
+            .values("originator_id")
+            .distinct()
+            .count()
         )
-    if not exists:
-        raise HistoryError(
-            event.line,
-            f"cargo {event.tracking_id} is not stored and is not booked before this "
-            "line: its first event must be BookingStarted",
-        )
-    summary.continued.append(event.tracking_id)
-    return app.get_cargo(event.tracking_id)
 
 
 def _check_order(cargo: Cargo, event: HistoryEvent, since: int | None) -> None:
