@@ -1,0 +1,120 @@
+"""`make load` in small: gunicorn, clients and writers for seconds, all checked."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from unittest import SkipTest
+
+import pytest
+from django.db import connection
+from django.test import SimpleTestCase, TransactionTestCase
+
+from tests.load_http import LOGS, ROOT, Knowledge, ModeResult, ask, table
+from tests.load_replay import Committed
+
+BOOKED = datetime(2025, 3, 1, 12, tzinfo=UTC)
+
+
+def server_url() -> str:
+    """Return the URL of the PostgreSQL server the suite runs on."""
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
+        f"{db['NAME']}"
+    )
+
+
+@pytest.mark.e2e
+class LoadHttpTests(TransactionTestCase):
+    def test_a_short_load_checks_every_answer_and_cleans_up(self) -> None:
+        if connection.vendor != "postgresql":
+            raise SkipTest("The load runs gunicorn on PostgreSQL.")
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.load_http",
+                "--seconds=2",
+                "--clients=4",
+                "--writers=2",
+                "--workers=2",
+                f"--database-url={server_url()}",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        row = re.search(r"^primary \|(.*)$", run.stdout, re.MULTILINE)
+        assert row, run.stdout
+        requests, _, _, _, _, events, _, _, mismatches, lost = (
+            cell.strip().replace(",", "") for cell in row[1].split("|")
+        )
+        assert int(requests) > 0
+        assert int(events) > 0
+        assert (mismatches, lost) == ("0", "0")
+        assert "every answer matches the replay; nothing lost" in run.stdout
+        # gunicorn stopped, and the load's database is gone.
+        log = (LOGS / "primary-gunicorn.log").read_text()
+        assert "Shutting down: Master" in log
+        suffix = os.environ.get("CARGOTIME_TEST_DB_SUFFIX", "")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_database WHERE datname = %s",
+                [f"cargotime_load{suffix}"],
+            )
+            assert cursor.fetchone() == (0,)
+
+
+class QuestionTests(SimpleTestCase):
+    known = {1: BOOKED, 2: BOOKED + timedelta(seconds=1), 3: BOOKED + timedelta(2)}
+
+    def test_each_question_knows_the_latest_version_committed_by_its_instant(
+        self,
+    ) -> None:
+        rng = random.Random(5)
+        now = BOOKED + timedelta(days=3)
+        kinds = set()
+        for _ in range(400):
+            question = ask(rng, "id", self.known, now)
+            if question.at is None:
+                kinds.add("version")
+                assert question.known == question.version
+                continue
+            seen = [v for v, when in self.known.items() if when <= question.at]
+            assert question.known == max(seen, default=0)
+            if question.at == now:
+                kinds.add("now")
+            elif question.at < BOOKED:
+                kinds.add("before")
+            elif question.at in self.known.values():
+                kinds.add("at an event")
+            else:
+                kinds.add("in its past")
+        assert kinds == {"version", "now", "before", "at an event", "in its past"}
+
+    def test_knowledge_keeps_every_committed_event_by_cargo(self) -> None:
+        knowledge = Knowledge()
+        assert knowledge.pick(random.Random(1)) is None
+        events = [Committed("a", v, BOOKED, "X") for v in (2, 1)]
+        for event in events:
+            knowledge.learn(event)
+        assert knowledge.pick(random.Random(1)) == ("a", {1: BOOKED, 2: BOOKED})
+        assert knowledge.committed == events
+
+    def test_the_table_has_a_row_a_mode(self) -> None:
+        result = ModeResult("primary", seconds=2.0, events=10, conflicts=1)
+        result.latencies = [0.010, 0.020, 0.030, 0.040]
+        result.mismatches = ["wrong"]
+        lines = table([result]).splitlines()
+        assert lines[0].split(" | ")[0].strip() == "mode"
+        cells = [cell.strip() for cell in lines[2].split("|")]
+        assert cells[:3] == ["primary", "4", "2"]
+        assert cells[6:] == ["10", "5", "1", "1", "0"]
+        assert result.failed
