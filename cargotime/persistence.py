@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, models
@@ -144,12 +144,18 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         if rows:
             adapt = _sqlite_datetime(connection)
             statement = sql.insert_values(EventTimestamp, sql.INDEX_COLUMNS)
+            # A cargo's deadline and ETA are one object over many rows: adapted once.
+            adapted: dict[int, tuple[datetime | None, str | None]] = {}
             values = []
             for row in rows:
                 sqlite_row = [name, *row]
                 sqlite_row[1] = _hex(row[0])
                 for number in INDEX_DATETIMES:
-                    sqlite_row[number + 1] = adapt(row[number])
+                    value = row[number]
+                    seen = adapted.get(number)
+                    if seen is None or seen[0] is not value:
+                        seen = adapted[number] = (value, adapt(value))
+                    sqlite_row[number + 1] = seen[1]
                 values.append(sqlite_row)
             cursor.executemany(self._statement(connection, statement), values)
         if snapshots:
@@ -333,9 +339,8 @@ def _hex(originator_id: UUID | str) -> str:
 def _sqlite_datetime(
     connection: BaseDatabaseWrapper,
 ) -> Callable[[datetime | None], str | None]:
-    adapt = cast(
-        Callable[[datetime | None], str | None],
-        connection.ops.adapt_datetimefield_value,
+    adapt: Callable[[datetime | None], str | None] = (
+        connection.ops.adapt_datetimefield_value
     )
     if connection.timezone is not UTC:
         return adapt

@@ -67,7 +67,8 @@ def qmark(statement: str) -> str:
     return re.sub(r"%\((\w+)\)s", r":\1", statement).replace("%s", "?")
 
 
-def insert_values(model: type[models.Model], columns: Sequence[str]) -> str:
+@lru_cache(maxsize=16)
+def insert_values(model: type[models.Model], columns: tuple[str, ...]) -> str:
     """Return an INSERT of one row, for executemany()."""
     placeholders = ", ".join(["%s"] * len(columns))
     return f"INSERT INTO {table(model)} ({names(columns)}) VALUES ({placeholders})"
