@@ -176,3 +176,33 @@ def check_event_store_admin(
         for site in admin_sites()
         for model in editable_event_store(site)
     ]
+
+
+@register()
+def check_pooler(
+    *, app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn where the database behind a transaction pooler still prepares statements."""
+    options = conf.user_settings()
+    if not isinstance(options, Mapping):
+        return []
+    alias = options.get("DATABASE_ALIAS", conf.DEFAULTS["DATABASE_ALIAS"])
+    database = settings.DATABASES.get(alias) if isinstance(alias, str) else None
+    if not database or _vendor(str(database.get("ENGINE") or "")) != "postgresql":
+        return []
+    threshold = (database.get("OPTIONS") or {}).get("prepare_threshold")
+    # Django's own sign of a transaction-mode pooler in front of the database.
+    if not database.get("DISABLE_SERVER_SIDE_CURSORS") or threshold is None:
+        return []
+    return [
+        Warning(
+            f"The database {alias!r} has DISABLE_SERVER_SIDE_CURSORS, as behind a "
+            "transaction-mode pooler, but OPTIONS['prepare_threshold'] is "
+            f"{threshold!r}: psycopg then prepares cargotime's statements by name on "
+            "one server connection, and the pooler may run the next one on another.",
+            hint="Remove 'prepare_threshold' from OPTIONS (Django's default, None, "
+            "prepares nothing), unless the pooler keeps prepared statements itself "
+            "(PgBouncer 1.21 or newer with max_prepared_statements set).",
+            id="cargotime.W003",
+        )
+    ]

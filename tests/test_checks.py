@@ -19,7 +19,7 @@ from eventsourcing_django.models import (
     StoredEventRecord,
 )
 
-from cargotime.checks import check_event_store_admin, check_settings
+from cargotime.checks import check_event_store_admin, check_pooler, check_settings
 from cargotime.event_store_admin import make_view_only
 
 
@@ -115,7 +115,7 @@ MYSQL = {"ENGINE": "django.db.backends.mysql", "NAME": "cargo", "HOST": "nowhere
 
 
 @contextmanager
-def databases_with(**entries: dict[str, str]) -> Iterator[None]:
+def databases_with(**entries: dict[str, Any]) -> Iterator[None]:
     """Override DATABASES with *entries*; the check reads settings, never connects."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Overriding setting DATABASES")
@@ -204,3 +204,43 @@ class EventStoreAdminCheckTests(SimpleTestCase):
 class NoDeleting(ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def postgresql(**entry: Any) -> dict[str, Any]:
+    """Return a PostgreSQL entry of DATABASES holding *entry*."""
+    return {"ENGINE": "django.db.backends.postgresql", "NAME": "cargo", **entry}
+
+
+class PoolerCheckTests(SimpleTestCase):
+    def test_prepared_statements_behind_a_transaction_pooler(self) -> None:
+        entry = postgresql(
+            DISABLE_SERVER_SIDE_CURSORS=True, OPTIONS={"prepare_threshold": 5}
+        )
+        with databases_with(default=entry):
+            messages = check_pooler()
+        assert ids(messages) == ["cargotime.W003"]
+        assert isinstance(messages[0], Warning)
+        assert "OPTIONS['prepare_threshold'] is 5" in messages[0].msg
+        assert "max_prepared_statements" in (messages[0].hint or "")
+
+    def test_consistent_settings_pass(self) -> None:
+        for entry in (
+            {"DISABLE_SERVER_SIDE_CURSORS": True},
+            {
+                "DISABLE_SERVER_SIDE_CURSORS": True,
+                "OPTIONS": {"prepare_threshold": None},
+            },
+            # No pooler said: prepared statements are the deployer's choice.
+            {"OPTIONS": {"prepare_threshold": 5}},
+        ):
+            with self.subTest(entry=entry), databases_with(default=postgresql(**entry)):
+                assert check_pooler() == []
+
+    def test_only_the_database_cargotime_uses(self) -> None:
+        entry = postgresql(
+            DISABLE_SERVER_SIDE_CURSORS=True, OPTIONS={"prepare_threshold": 5}
+        )
+        with databases_with(other=entry):
+            assert check_pooler() == []
+            with override_settings(CARGOTIME={"DATABASE_ALIAS": "other"}):
+                assert ids(check_pooler()) == ["cargotime.W003"]
