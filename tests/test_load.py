@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -21,6 +22,7 @@ from tests.load import (
     time_travel_problems,
     version_problems,
 )
+from tests.test_pooler import POOLED, other_clients
 
 # End to end: writers in threads and processes. `pytest -m "not e2e"` leaves it out.
 pytestmark = pytest.mark.e2e
@@ -30,8 +32,10 @@ THREADS = 8
 PROCESSES = 3
 
 
-def other_backends() -> list[tuple[object, ...]]:
-    """Return the PostgreSQL sessions on the test database other than this one."""
+def other_backends() -> list[Any]:
+    """Return the sessions on the test database but this one (a pooler's: clients)."""
+    if POOLED:
+        return other_clients()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid, application_name, state, query FROM pg_stat_activity "

@@ -73,6 +73,27 @@ def console(command: str) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def client_port() -> int:
+    """Return our end of the Django connection's socket, as the pooler names clients."""
+    connection.ensure_connection()
+    with socket.fromfd(
+        connection.connection.fileno(), socket.AF_INET, socket.SOCK_STREAM
+    ) as ours:
+        return int(ours.getsockname()[1])
+
+
+def other_clients() -> list[dict[str, Any]]:
+    """Return the pooler's clients of the test database but the Django connection."""
+    # Behind a pooler, the server's sessions are the pooler's, open or not: whether a
+    # client closed what it opened shows in the pooler's list of clients.
+    ours = client_port()
+    return [
+        row
+        for row in console("SHOW CLIENTS")
+        if row["database"] == connection.settings_dict["NAME"] and row["port"] != ours
+    ]
+
+
 def one(sql: str) -> Any:
     """Return the one value *sql* selects, on the Django connection."""
     with connection.cursor() as cursor:
@@ -123,12 +144,7 @@ class PgBouncerTests(TransactionTestCase):
     def test_the_suite_is_a_client_of_pgbouncer_in_transaction_mode(self) -> None:
         config = {row["key"]: row["value"] for row in console("SHOW CONFIG")}
         assert config["pool_mode"] == "transaction"
-        connection.ensure_connection()
-        # Our end of the Django connection's socket, as the pooler's client list has it.
-        with socket.fromfd(
-            connection.connection.fileno(), socket.AF_INET, socket.SOCK_STREAM
-        ) as ours:
-            port = ours.getsockname()[1]
+        port = client_port()
         clients = [row for row in console("SHOW CLIENTS") if row["port"] == port]
         assert [(row["database"], row["user"]) for row in clients] == [
             (connection.settings_dict["NAME"], connection.settings_dict["USER"])
