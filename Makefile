@@ -63,6 +63,18 @@ test-sqlite: venv chromium gettext
 test-postgres: venv postgres chromium gettext
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest
 
+# PgBouncer in transaction mode in front of PG_URL's server: .ci/pgbouncer starts it,
+# and writes the URL that reaches PG_URL's database through it into PGBOUNCER_DIR.
+.PHONY: pgbouncer test-pgbouncer
+PGBOUNCER_DIR ?= /tmp/cargotime-pgbouncer
+pgbouncer: postgres
+	PGBOUNCER_DIR=$(PGBOUNCER_DIR) bash .ci/pgbouncer "$(PG_URL)"
+
+# The whole PostgreSQL suite again, through the pooler: each transaction may run on
+# another server connection, as in a deployment behind PgBouncer.
+test-pgbouncer: venv pgbouncer chromium gettext
+	DATABASE_URL=$$(cat $(PGBOUNCER_DIR)/url) DATABASE_POOLER=transaction $(PY) -m pytest
+
 # The suites last, so that the run closes on their counts.
 test: lint
 	@echo "== Benchmarks, smoke =="
@@ -71,6 +83,8 @@ test: lint
 	@$(MAKE) --no-print-directory test-sqlite
 	@echo "== PostgreSQL =="
 	@$(MAKE) --no-print-directory test-postgres
+	@echo "== PostgreSQL through PgBouncer (transaction mode) =="
+	@$(MAKE) --no-print-directory test-pgbouncer
 
 # The benchmarks of issue 5 on SQLite and PostgreSQL (a few minutes): a table of medians
 # and paired ratios, and JSON in benchmarks/results/.
