@@ -51,8 +51,8 @@ from cargotime.domain import (
 # How many cargos an import keeps in memory: those of the tracking IDs seen last. A
 # cargo's lines further apart than this read it back from the database.
 HELD_CARGOS = 1_000
-# How many events an import saves at most in one save(), and so holds unsaved.
-EVENTS_PER_SAVE = 1_000
+# How many unsaved events an import holds at most; reaching it saves them all.
+EVENTS_PER_SAVE = 10_000
 
 FIELDS: Mapping[str, frozenset[str]] = {
     "BookingStarted": frozenset({"origin", "destination", "arrival_deadline"}),
@@ -263,33 +263,49 @@ class _Import:
         if self.events_per_save and self.unsaved_events >= self.events_per_save:
             self.save()
 
-    def save(self) -> None:
-        """Save every cargo with unsaved events, in one save()."""
-        if not self.unsaved:
+    def save(self, tracking_ids: Iterable[UUID] | None = None) -> None:
+        """Save the cargos with unsaved events (or those of *tracking_ids*) at once."""
+        unsaved = self.unsaved
+        cargos = (
+            list(unsaved.values())
+            if tracking_ids is None
+            else [unsaved[t] for t in tracking_ids if t in unsaved]
+        )
+        if not cargos:
             return
-        recordings = self.app.save(*self.unsaved.values())
+        events = sum(len(cargo.pending_events) for cargo in cargos)
+        recordings = self.app.save(*cargos)
         if self.first_id is None and recordings:
             self.first_id = min(r.notification.id for r in recordings)
         cache = self.app.repository.cache
-        if cache is not None:
-            # The cache would keep every cargo of the file, and, should the import
-            # roll back, states the database never committed.
-            for tracking_id in self.unsaved:
+        for cargo in cargos:
+            del unsaved[cargo.id]
+            if cache is not None:
+                # The cache would keep every cargo of the file, and, should the
+                # import roll back, states the database never committed.
                 with contextlib.suppress(KeyError):
-                    cache.get(tracking_id, evict=True)
-        self.unsaved.clear()
-        self.unsaved_events = 0
+                    cache.get(cargo.id, evict=True)
+        self.unsaved_events -= events
         if self.store is not None:
             self.store.forget_queries()
         if self.saved is not None:
             self.saved(self.summary)
 
+    def _make_room(self) -> None:
+        # The tenth of the cargos seen longest ago leave memory, saved together: in
+        # a file grouped by cargo or ordered by time, their histories are complete,
+        # and a save of whole histories needs no reading back.
+        if not self.held_cargos or len(self.held) < self.held_cargos:
+            return
+        leaving = [
+            self.held.popitem(last=False)[0]
+            for _ in range(max(1, self.held_cargos // 10))
+        ]
+        self.forgot = True
+        self.save(leaving)
+
     def _start(self, event: HistoryEvent) -> _Held:
-        if self.held_cargos and len(self.held) >= self.held_cargos:
-            tracking_id, _ = self.held.popitem(last=False)
-            if tracking_id in self.unsaved:
-                self.save()
-            self.forgot = True
+        self._make_room()
         stored = _stored_cargo(self.app, event.tracking_id)
         if event.type == "BookingStarted":
             if stored is not None:

@@ -1,0 +1,300 @@
+"""The import streams: bounded memory, one transaction, progress and a summary."""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import re
+import tracemalloc
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import TestCase, TransactionTestCase, override_settings
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing_django.models import SnapshotRecord, StoredEventRecord
+
+from cargotime.application import BookingApplication, SearchableTimestampsApplication
+from cargotime.apps import get_application
+from cargotime.domain import Cargo
+from cargotime.importer import (
+    HistoryError,
+    ImportSummary,
+    import_history,
+    iter_json_lines,
+)
+from cargotime.models import EventTimestamp
+from tests.test_importer import ImportTestCase, booking, handling, routed
+
+
+def cargo(number: int) -> UUID:
+    return UUID(int=number + 1_000)
+
+
+def history(cargos: int, *, first: int = 0) -> list[dict[str, Any]]:
+    """Book and route *cargos* cargos, one after the other: two lines each."""
+    lines = []
+    for number in range(first, first + cargos):
+        lines += [booking(cargo(number), 0), routed(cargo(number), 1)]
+    return lines
+
+
+def lines_of(events: list[dict[str, Any]]) -> list[str]:
+    return [json.dumps(event) for event in events]
+
+
+class Saves:
+    """A saved() callback: how often the import saved, and what it had done then."""
+
+    def __init__(self) -> None:
+        self.events: list[int] = []
+
+    def __call__(self, summary: ImportSummary) -> None:
+        self.events.append(summary.events)
+
+
+def nothing_stored() -> bool:
+    return not (
+        StoredEventRecord.objects.exists()
+        or EventTimestamp.objects.exists()
+        or SnapshotRecord.objects.exists()
+    )
+
+
+class StreamingTests(TestCase):
+    def setUp(self) -> None:
+        self.app = get_application()
+
+    def run_api(
+        self, events: list[dict[str, Any]], **options: Any
+    ) -> tuple[ImportSummary, Saves]:
+        saves = Saves()
+        summary = import_history(
+            self.app, iter_json_lines(lines_of(events)), saved=saves, **options
+        )
+        return summary, saves
+
+    def test_a_file_is_saved_as_it_is_read(self) -> None:
+        summary, saves = self.run_api(history(50), held_cargos=10, events_per_save=30)
+        assert (summary.booked, summary.continued, summary.events) == (50, 0, 100)
+        # Saved batch by batch, never more than 30 events unsaved.
+        assert len(saves.events) > 3
+        assert saves.events == sorted(saves.events)
+        assert all(
+            b - a <= 30 for a, b in zip([0, *saves.events], saves.events, strict=False)
+        )
+        assert StoredEventRecord.objects.count() == 100
+        assert EventTimestamp.objects.count() == 100
+        call_command("timestamp_index", "check", stdout=io.StringIO())
+
+    def test_a_bad_line_late_in_the_file_stores_nothing(self) -> None:
+        events = history(300)
+        events.append(routed(cargo(999), 5))
+        with self.assertRaisesMessage(HistoryError, "line 601: cargo") as raised:
+            self.run_api(events, held_cargos=20, events_per_save=50)
+        assert raised.exception.line == 601
+        assert nothing_stored()
+
+    def test_a_cargo_spread_over_the_file_is_read_back_and_counted_once(self) -> None:
+        stored = cargo(500)
+        self.run_api([booking(stored, 0), routed(stored, 0.5)])
+        events = [handling(stored, 1, "RECEIVE", "HONGKONG", None)]
+        # Routing comes far after the booking: each cargo left memory meanwhile.
+        events += [booking(cargo(n), 0) for n in range(10)]
+        events += [routed(cargo(n), 2) for n in range(10)]
+        events += [handling(stored, 3, "LOAD", "HONGKONG", "V1")]
+        events += [
+            handling(cargo(n), 4, "RECEIVE", "HONGKONG", None) for n in range(10)
+        ]
+        summary, _ = self.run_api(events, held_cargos=3, events_per_save=1_000)
+        assert (summary.booked, summary.continued, summary.events) == (10, 1, 32)
+        for number in range(10):
+            assert self.app.get_cargo(cargo(number)).version == 3
+        assert self.app.get_cargo(stored).version == 4
+        call_command("timestamp_index", "check", stdout=io.StringIO())
+
+    def test_checks_hold_for_a_cargo_that_left_memory(self) -> None:
+        spread = [booking(cargo(0), 10), *history(3, first=1)]
+        for line, message in [
+            (
+                booking(cargo(0), 11),
+                f"line 8: cargo {cargo(0)} is already stored or booked further up "
+                "the file",
+            ),
+            (routed(cargo(0), 9), "goes back before its last stored event"),
+        ]:
+            with self.subTest(message=message):
+                with self.assertRaisesMessage(HistoryError, message):
+                    self.run_api([*spread, line], held_cargos=2)
+                assert nothing_stored()
+
+    def test_at_most_the_cargos_held_are_in_memory(self) -> None:
+        # Counted at every save: the cargos alive are those the import holds.
+        kept: list[int] = []
+        saves = Saves()
+
+        def count(summary: ImportSummary) -> None:
+            saves(summary)
+            if len(saves.events) % 5 == 0:
+                gc.collect()
+                kept.append(sum(isinstance(o, Cargo) for o in gc.get_objects()))
+
+        import_history(
+            self.app,
+            iter_json_lines(lines_of(history(60))),
+            held_cargos=10,
+            events_per_save=1_000,
+            saved=count,
+        )
+        assert len(kept) > 5
+        assert max(kept) <= 10, kept
+
+    def test_memory_does_not_grow_with_the_file(self) -> None:
+        def peak(cargos: int, first: int) -> int:
+            events = history(cargos, first=first)
+            text = lines_of(events)
+            gc.collect()
+            tracemalloc.start()
+            try:
+                import_history(
+                    self.app,
+                    iter_json_lines(iter(text)),
+                    held_cargos=20,
+                    events_per_save=100,
+                )
+                return tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+
+        # The lines themselves are made before; a file ten times longer may not
+        # take ten times the memory to import.
+        small = peak(100, first=0)
+        large = peak(1_000, first=10_000)
+        assert large < 2 * small, (small, large)
+
+    def test_the_repository_cache_keeps_no_imported_cargo(self) -> None:
+        app = SearchableTimestampsApplication(
+            env={**SearchableTimestampsApplication.env, "AGGREGATE_CACHE_MAXSIZE": "0"}
+        )
+        self.addCleanup(app.close)
+        assert app.repository.cache is not None
+        import_history(app, iter_json_lines(lines_of(history(40))), held_cargos=5)
+        assert not app.repository.cache.cache
+        assert app.get_cargo(cargo(39)).version == 2
+
+    @override_settings(DEBUG=True)
+    def test_the_query_log_of_debug_mode_does_not_grow(self) -> None:
+        connection.queries_log.clear()
+        summary, saves = self.run_api(history(200), held_cargos=10)
+        assert summary.events == 400
+        assert len(saves.events) > 10
+        # One query per cargo at least was made; the log holds what came after the
+        # last save.
+        assert len(connection.queries_log) < 10
+
+    def test_a_recorder_without_transactions_saves_once_at_the_end(self) -> None:
+        app = BookingApplication()
+        self.addCleanup(app.close)
+        saves = Saves()
+        events = [*history(30), routed(cargo(999), 5)]
+        with self.assertRaisesMessage(HistoryError, "line 61"):
+            import_history(
+                app, iter_json_lines(lines_of(events)), held_cargos=2, saved=saves
+            )
+        assert saves.events == []
+        with self.assertRaises(AggregateNotFoundError):
+            app.get_cargo(cargo(0))
+        summary = import_history(app, iter_json_lines(lines_of(history(30))))
+        assert summary.booked == 30
+        assert app.get_cargo(cargo(29)).version == 2
+
+    def test_nonsense_limits_are_refused(self) -> None:
+        for options in ({"held_cargos": 0}, {"events_per_save": 0}):
+            with self.subTest(**options), self.assertRaises(ValueError):
+                import_history(self.app, [], **options)
+
+
+class AllOrNothingTests(TransactionTestCase):
+    """Committed for real, or rolled back for real: no test transaction around."""
+
+    def test_a_bad_line_after_many_saves_rolls_everything_back(self) -> None:
+        app = get_application()
+        saves = Saves()
+        events = [*history(400), "{broken"]
+        text = [e if isinstance(e, str) else json.dumps(e) for e in events]
+        with self.assertRaisesMessage(HistoryError, "line 801: not valid JSON"):
+            import_history(
+                app,
+                iter_json_lines(text),
+                held_cargos=50,
+                events_per_save=100,
+                saved=saves,
+            )
+        assert len(saves.events) > 5
+        assert nothing_stored()
+        summary = import_history(app, iter_json_lines(text[:-1]), held_cargos=50)
+        assert summary.booked == 400
+        assert StoredEventRecord.objects.count() == 800
+        assert EventTimestamp.objects.count() == 800
+
+
+class CommandOutputTests(ImportTestCase):
+    def big_file(self, cargos: int = 1_500) -> str:
+        # More cargos than the command holds: it saves a batch a tenth of the way.
+        return self.write(*history(cargos))
+
+    def test_a_log_gets_a_line_every_tenth_of_the_way(self) -> None:
+        output = self.run_import(self.big_file())
+        assert "\r" not in output
+        shares = [int(s) for s in re.findall(r"MB read \((\d+)%\)", output)]
+        assert len(shares) >= 3, output
+        assert shares == sorted(set(shares))
+        assert shares[-1] == 100
+        assert output.count("(100%)") == 1
+
+    def test_a_terminal_gets_the_bar(self) -> None:
+        class Terminal(io.StringIO):
+            def isatty(self) -> bool:
+                return True
+
+        out = Terminal()
+        call_command("import_cargo_history", self.big_file(), stdout=out)
+        output = out.getvalue()
+        assert re.search(r"\r\[#{0,30}\.+\] +\d+%  [\d.]+/[\d.]+ MB", output), output
+        assert "\r[##############################] 100%  " in output
+        assert "MB read" not in output
+
+    def test_the_summary_counts_cargos_events_seconds_and_speed(self) -> None:
+        output = self.run_import(self.big_file())
+        assert (
+            "Imported 3,000 events: booked 1,500 new cargos and continued 0." in output
+        )
+        assert re.search(
+            r"1,500 cargos, 3,000 events in [\d.]+ s: [\d,]+ events/s\.", output
+        ), output
+
+    def test_quiet_shows_no_progress(self) -> None:
+        out = io.StringIO()
+        call_command("import_cargo_history", self.big_file(), stdout=out, verbosity=0)
+        assert "%" not in out.getvalue()
+
+    def test_a_bad_line_late_in_a_big_file_imports_nothing(self) -> None:
+        path = Path(self.big_file())
+        with path.open("a", encoding="utf-8") as file:
+            file.write(json.dumps(routed(cargo(99_999), 3)) + "\n")
+        with self.assertRaisesMessage(CommandError, "line 3001: cargo") as raised:
+            self.run_import(str(path))
+        assert str(raised.exception).endswith("Nothing was imported.")
+        assert nothing_stored()
+
+    def test_text_that_is_not_utf8_late_in_a_file_imports_nothing(self) -> None:
+        path = Path(self.big_file())
+        with path.open("ab") as file:
+            file.write(b'{"type": "\xff"}\n')
+        with self.assertRaisesMessage(CommandError, "is not UTF-8 text"):
+            self.run_import(str(path))
+        assert nothing_stored()
