@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test import TestCase, TransactionTestCase, override_settings
+from django.utils import translation
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing_django.models import SnapshotRecord, StoredEventRecord
 
@@ -276,6 +277,16 @@ class CommandOutputTests(ImportTestCase):
         assert re.search(
             r"1,500 cargos, 3,000 events in [\d.]+ s: [\d,]+ events/s\.", output
         ), output
+
+    def test_the_summary_and_progress_speak_german(self) -> None:
+        with translation.override("de"):
+            output = self.run_import(self.big_file())
+        assert (
+            "3.000 Ereignisse importiert: 1.500 neue Sendungen gebucht und 0 "
+            "fortgesetzt." in output
+        )
+        assert re.search(r"1\.500 Sendungen, 3\.000 Ereignisse in [\d,]+ s", output)
+        assert "MB gelesen (100%)" in output
 
     def test_quiet_shows_no_progress(self) -> None:
         out = io.StringIO()
