@@ -94,6 +94,13 @@ def other_clients() -> list[dict[str, Any]]:
     ]
 
 
+def fetch(client: Any, sql: str, params: list[Any] | None = None) -> tuple[Any, ...]:
+    """Return the row *sql* selects, on a psycopg connection of our own."""
+    row = client.execute(sql, params).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
 def one(sql: str) -> Any:
     """Return the one value *sql* selects, on the Django connection."""
     with connection.cursor() as cursor:
@@ -172,16 +179,56 @@ class PgBouncerTests(TransactionTestCase):
         import psycopg
 
         with connect(prepare_threshold=0) as client:
-            row = client.execute("SELECT pg_backend_pid() + %s", [0]).fetchone()
-            assert row is not None
+            (pid,) = fetch(client, "SELECT pg_backend_pid() + %s", [0])
             with (
-                holding(row[0]),
+                holding(pid),
                 pytest.raises(psycopg.errors.InvalidSqlStatementName),
             ):
                 client.execute("SELECT pg_backend_pid() + %s", [0])
         connection.ensure_connection()
         assert connection.connection.prepare_threshold is None
         assert connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] is True
+
+    def test_a_session_setting_stays_on_its_server_connection(self) -> None:
+        # PgBouncer replays the few settings it tracks (the time zone that Django
+        # sets, the client encoding...) on each server connection a client gets; any
+        # other SET stays on the server connection it ran on.
+        with connect() as client:
+            client.execute("SET TIME ZONE 'Asia/Tokyo'")
+            client.execute("SET statement_timeout = '123s'")
+            (pid,) = fetch(client, "SELECT pg_backend_pid()")
+            with holding(pid):
+                timezone, timeout, moved = fetch(
+                    client,
+                    "SELECT current_setting('TimeZone'), "
+                    "current_setting('statement_timeout'), pg_backend_pid()",
+                )
+        assert moved != pid
+        assert timezone == "Asia/Tokyo"
+        assert timeout != "123s"
+
+    def test_cargotime_sets_nothing_for_the_session(self) -> None:
+        clock = ManualClock()
+        app = SearchableTimestampsApplication(clock=clock)
+        with CaptureQueriesContext(connection) as queries:
+            tracking_id = app.book_new_cargo(
+                Location.HONGKONG, Location.STOCKHOLM, DEADLINE
+            )
+            clock.advance()
+            app.assign_route(tracking_id, HONGKONG_STOCKHOLM)
+            app.get_cargo_at_timestamp(tracking_id, clock())
+            with consistent_read("default"):
+                fleet_at(clock(), app=app)
+                fleet_counts(clock(), app=app)
+            call_command("timestamp_index", "rebuild", stdout=io.StringIO())
+        sets = [
+            query["sql"].lstrip().upper()
+            for query in queries
+            if query["sql"].lstrip().upper().startswith(("SET ", "RESET "))
+        ]
+        assert sets
+        # Only for the transaction that runs them.
+        assert all(sql.startswith(("SET LOCAL ", "SET TRANSACTION ")) for sql in sets)
 
     def test_saves_time_travel_the_fleet_and_the_rebuild(self) -> None:
         clock = ManualClock()
