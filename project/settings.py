@@ -1,9 +1,11 @@
 """Settings of the cargotime demo project.
 
 A SQLite file by default; DATABASE_URL=postgres://user:pass@host:port/name selects
-PostgreSQL. Production-safe unless the environment says otherwise: DJANGO_SECRET_KEY is
-required, and DJANGO_DEBUG=1 turns on development mode. Variables that the environment
-lacks are read from BASE_DIR/.env if there is one (`make run` writes one with both).
+PostgreSQL, and DATABASE_POOLER=transaction says that it names a transaction-mode
+pooler such as PgBouncer. Production-safe unless the environment says otherwise:
+DJANGO_SECRET_KEY is required, and DJANGO_DEBUG=1 turns on development mode. Variables
+that the environment lacks are read from BASE_DIR/.env if there is one (`make run`
+writes one with both).
 """
 
 from __future__ import annotations
