@@ -42,6 +42,8 @@ def table(runs: Sequence[dict[str, Any]]) -> str:
 def figure(value: float, unit: str) -> str:
     if unit.endswith("/s"):
         return f"{value:,.0f} {unit}"
+    if unit == "MB":
+        return f"{value:,.1f} MB"
     return f"{value:.3f} ms"
 
 

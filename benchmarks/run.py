@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 # What the library reads from os.environ overrides the env an application is given.
 LIBRARY_KEYS = ("PERSISTENCE_MODULE", "IS_SNAPSHOTTING_ENABLED", "DJANGO_DB_ALIAS")
-ALL_TARGETS = "1,2,3,4,5,6,7,8,9,10"
+ALL_TARGETS = "1,2,3,4,5,6,7,8,9,10,11"
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def run(
     django.setup()
     from django.core.management import call_command
 
-    from benchmarks import fleet, stores, targets
+    from benchmarks import fleet, import_memory, stores, targets
     from benchmarks.settings import ALIASES
     from cargotime.application import DEFAULT_SNAPSHOT_INTERVAL
 
@@ -167,6 +167,7 @@ def run(
         (8, lambda: fleet.peer(bench)),
         (9, lambda: fleet.naive_loop(bench)),
         (10, lambda: fleet.scale(bench)),
+        (11, lambda: import_memory.streaming_import(bench)),
     ]
     comparisons = []
     for number, step in steps:
