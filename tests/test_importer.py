@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import TestCase
+from django.utils import translation
 from eventsourcing_django.models import StoredEventRecord
 
 from cargotime.application import SearchableTimestampsApplication
@@ -75,6 +76,9 @@ def routed(tracking_id: UUID, hours: float) -> dict[str, Any]:
 
 class ImportTestCase(TestCase):
     def setUp(self) -> None:
+        # The command speaks the active language; a request in German leaves German
+        # active in the thread after it.
+        self.enterContext(translation.override("en"))
         self.first, self.second = UUID(int=1), UUID(int=2)
         folder = tempfile.TemporaryDirectory()
         self.addCleanup(folder.cleanup)
