@@ -211,7 +211,6 @@ class SnapshotTests(TransactionTestCase):
             {},
             {"q": str(self.tracking_id)[:4]},
             {"tracking_id": str(self.tracking_id)},
-            {"tracking_id": str(self.tracking_id), "format": "json"},
             {"tracking_id": str(self.tracking_id), "compare_at": START.isoformat()},
         ]:
             with self.subTest(params=params):
@@ -219,6 +218,15 @@ class SnapshotTests(TransactionTestCase):
                 assert states
                 # Was (False, …): each read a statement of its own, in autocommit.
                 assert set(states) == {expected}
+
+    def test_the_json_reads_in_one_statement(self) -> None:
+        # One statement sees one snapshot: it needs no transaction around it.
+        for params in [{}, {"version": "3"}, {"events_after": "2"}, {"at": "now"}]:
+            with self.subTest(params=params):
+                states = self.states_of_the_reads(
+                    {"tracking_id": str(self.tracking_id), "format": "json", **params}
+                )
+                assert len(states) == 1, states
 
     def test_it_opens_a_read_only_transaction_that_takes_no_write_lock(self) -> None:
         with CaptureQueriesContext(connection) as queries, consistent_read("default"):

@@ -333,6 +333,9 @@ FRAGMENTS = {
     "voyage",
     "columns",
     "mode",
+    # The admin's one-statement visit in cargotime/admin/visits.py.
+    "no_time",
+    "window",
     "of_aggregate",
     "originator_id",
     "placeholders",

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import cast
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, cast
 from uuid import UUID
 
+from django.db import connections, models
 from django.db.models import Count, Max, Q, Subquery
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import CanMutateProtocol
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 from eventsourcing_django.recorders import DjangoApplicationRecorder
 
 from cargotime.admin.display import Change, changed_fields
 from cargotime.admin.timeline import (
+    PAGE_SIZE,
     Entry,
     Page,
     Span,
@@ -27,7 +34,9 @@ from cargotime.admin.timeline import (
 from cargotime.application import SearchableTimestampsApplication
 from cargotime.cargo_states import STATE_COLUMNS, state_values
 from cargotime.domain import Cargo
-from cargotime.models import EventTimestamp
+from cargotime.models import EventTimestamp, database_alias
+from cargotime.persistence import SearchableTimestampsRecorder
+from cargotime.sql import names, quote, table
 
 
 class TimeTravelError(Exception):
@@ -311,3 +320,308 @@ def _cargo_or_none(
         return app.get_cargo_at_timestamp(tracking_id, instant)
     except AggregateNotFoundError:
         return None
+
+
+def read_visit(
+    app: SearchableTimestampsApplication,
+    tracking_id: UUID,
+    *,
+    instant: datetime | None = None,
+    version: int | None = None,
+    with_changes: bool = True,
+    after: int | None = None,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+) -> tuple[Visit, Page]:
+    """Return the visit and its page of the timeline, read in one statement.
+
+    As visit() then read_page() answer, but a statement is one snapshot: the JSON
+    needs no transaction around it, and pays one round trip.
+    """
+    recorder = app.recorder
+    assert isinstance(recorder, SearchableTimestampsRecorder)
+    connection = connections[database_alias(app)]
+    connection.ensure_connection()
+    native = connection.features.has_native_uuid_field
+    params: dict[str, Any] = {
+        "id": tracking_id if native else tracking_id.hex,
+        "app": recorder.application_name,
+        # The page wants the state before the event as well: a snapshot before it.
+        "back": 1 if with_changes else 0,
+    }
+    if version is not None:
+        params["version"] = version
+    else:
+        assert instant is not None
+        utc = _utc(instant)
+        if utc is None:
+            # Before every instant a database holds: before every event too.
+            params["at"] = connection.ops.adapt_datetimefield_value(
+                datetime(1, 1, 2, tzinfo=UTC)
+            )
+        else:
+            params["at"] = connection.ops.adapt_datetimefield_value(utc)
+    if before is not None:
+        params["low"], params["high"] = before - 1 - size, before - 1
+    elif after is not None:
+        params["low"], params["high"] = after, after + size
+    else:
+        params["half"], params["size"] = size // 2 + 1, size
+    statement = _visit_statement(
+        recorder.model,
+        EventTimestamp,
+        recorder.snapshot_model if app.snapshots is not None else None,
+        connection.vendor,
+        by_version=version is not None,
+        paged=before is not None or after is not None,
+    )
+    cursor = recorder._cursor(connection)
+    try:
+        cursor.execute(recorder._statement(connection, statement), params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return _visit_from_rows(
+        app,
+        tracking_id,
+        rows,
+        instant=instant,
+        version=version,
+        with_changes=with_changes,
+        after=after,
+        before=before,
+        size=size,
+        sqlite=connection.vendor == "sqlite",
+    )
+
+
+def _utc(instant: datetime) -> datetime | None:
+    try:
+        return instant.astimezone(UTC)
+    except OverflowError:
+        # Past either end once in UTC: after every event, or before every one.
+        return None if instant.year == 1 else datetime.max.replace(tzinfo=UTC)
+
+
+# Rows of the statement: (part, version, topic, state, timestamp).
+_SPAN, _AT, _SNAPSHOT, _EVENT = 0, 1, 2, 3
+
+
+@lru_cache(maxsize=32)
+def _visit_statement(
+    events: type[models.Model],
+    index: type[models.Model],
+    snapshots: type[models.Model] | None,
+    vendor: str,
+    *,
+    by_version: bool,
+    paged: bool,
+) -> str:
+    # The span (the first and the last index row), the version shown, the latest
+    # snapshot at or before it (less %(back)s), the events after that snapshot up to
+    # it, and the timeline's page: each a probe of an index.
+    version, originator_id = quote("originator_version"), quote("originator_id")
+    application, timestamp = quote("application_name"), quote("timestamp")
+    of_aggregate = f"{application} = %(app)s AND {originator_id} = %(id)s"
+    ctes = [
+        f"head AS (SELECT {version} AS v, {timestamp} AS t FROM {table(index)} "
+        f"WHERE {of_aggregate} AND {version} = 1)",
+        f"latest AS (SELECT {version} AS v, {timestamp} AS t FROM {table(index)} "
+        f"WHERE {of_aggregate} ORDER BY {version} DESC LIMIT 1)",
+    ]
+    if by_version:
+        ctes.append(
+            f"at_version AS (SELECT {version} AS v FROM {table(events)} "
+            f"WHERE {of_aggregate} AND {version} = %(version)s)"
+        )
+    else:
+        ctes.append(
+            f"at_version AS (SELECT {version} AS v FROM {table(index)} "
+            f"WHERE {of_aggregate} AND {timestamp} <= %(at)s "
+            f"ORDER BY {timestamp} DESC, {version} DESC LIMIT 1)"
+        )
+    columns = names(("originator_version", "topic", "state"))
+    # PostgreSQL types a UNION's NULL columns from the branches before: the first
+    # branch, the events, names the type of its NULL timestamp.
+    no_time = "CAST(NULL AS timestamptz)" if vendor == "postgresql" else "NULL"
+    selects = []
+    after = "0"
+    if snapshots is not None:
+        ctes.append(
+            f"snapshot AS (SELECT {columns} FROM {table(snapshots)} "
+            f"WHERE {of_aggregate} "
+            f"AND {version} <= (SELECT v FROM at_version) - %(back)s "
+            f"ORDER BY {version} DESC LIMIT 1)"
+        )
+        selects.append(f"SELECT 2 AS part, {columns}, NULL FROM snapshot")
+        after = f"COALESCE((SELECT {version} FROM snapshot), 0)"
+    if not paged:
+        # read_page()'s rule: the page centred on the version, full near the end.
+        ctes.append(
+            "page AS (SELECT CASE WHEN low < 0 THEN 0 ELSE low END AS low FROM "
+            "(SELECT CASE WHEN shown.v - %(half)s < latest.v - %(size)s "
+            "THEN shown.v - %(half)s ELSE latest.v - %(size)s END AS low "
+            "FROM at_version AS shown, latest) AS bounds)"
+        )
+    window = (
+        f"({version} > %(low)s AND {version} <= %(high)s)"
+        if paged
+        else f"({version} > (SELECT low FROM page) "
+        f"AND {version} <= (SELECT low FROM page) + %(size)s)"
+    )
+    selects.insert(
+        0,
+        f"SELECT 3 AS part, {columns}, {no_time} FROM {table(events)} "
+        f"WHERE {of_aggregate} AND ({window} OR ({version} > {after} "
+        f"AND {version} <= (SELECT v FROM at_version)))",
+    )
+    selects += [
+        "SELECT 0 AS part, v, NULL, NULL, t FROM head",
+        "SELECT 0 AS part, v, NULL, NULL, t FROM latest",
+        "SELECT 1 AS part, v, NULL, NULL, NULL FROM at_version",
+    ]
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)} ORDER BY part, 2"
+
+
+def _visit_from_rows(
+    app: SearchableTimestampsApplication,
+    tracking_id: UUID,
+    rows: list[tuple[Any, ...]],
+    *,
+    instant: datetime | None,
+    version: int | None,
+    with_changes: bool,
+    after: int | None,
+    before: int | None,
+    size: int,
+    sqlite: bool,
+) -> tuple[Visit, Page]:
+    ends: list[tuple[int, datetime]] = []
+    shown: int | None = None
+    snapshot: StoredEvent | None = None
+    stored: dict[int, StoredEvent] = {}
+    for part, number, topic, state, moment in rows:
+        if part == _SPAN:
+            ends.append((number, _instant(moment) if sqlite else moment))
+        elif part == _AT:
+            shown = number
+        else:
+            record = StoredEvent(
+                originator_id=tracking_id,
+                originator_version=number,
+                topic=topic,
+                state=bytes(state),
+            )
+            if part == _SNAPSHOT:
+                snapshot = record
+            else:
+                stored[number] = record
+    if not ends:
+        msg = _("No cargo has the tracking ID %(tracking_id)s.") % {
+            "tracking_id": tracking_id
+        }
+        raise UnknownCargo(msg)
+    (first_version, first_timestamp), (last_version, last_timestamp) = ends[0], ends[-1]
+    span = Span(first_version, first_timestamp, last_version, last_timestamp)
+    if version is not None and not first_version <= version <= last_version:
+        raise UnknownVersion(_no_version(tracking_id, version, span))
+    if shown is None:
+        if version is not None:
+            raise UnknownVersion(_no_event(tracking_id, version))
+        msg = _("Cargo %(tracking_id)s did not exist yet at that instant.") % {
+            "tracking_id": tracking_id
+        }
+        raise NotYetBooked(msg, span)
+    decoded: dict[int, Any] = {}
+
+    def event_at(number: int) -> Any:
+        if number not in decoded:
+            decoded[number] = app.mapper.to_domain_event(stored[number])
+        return decoded[number]
+
+    # Replay from the snapshot: the state before the event shown on the way.
+    cargo: Cargo | None = None
+    start = 0
+    if snapshot is not None:
+        cargo = _mutate(app.mapper.to_domain_event(snapshot), None)
+        start = snapshot.originator_version
+    before_state: Cargo | None = None
+    for number in range(start + 1, shown + 1):
+        if number not in stored:
+            break
+        if number == shown and with_changes:
+            before_state = copy.deepcopy(cargo)
+        cargo = _mutate(event_at(number), cargo)
+    if cargo is None or cargo.version != shown or shown not in stored:
+        raise UnknownVersion(_no_event(tracking_id, shown))
+    event = to_entry(event_at(shown))
+    page = _page(event_at, stored, span, shown, after=after, before=before, size=size)
+    visit = Visit(
+        tracking_id=tracking_id,
+        cargo=cargo,
+        instant=event.timestamp if instant is None else instant,
+        span=span,
+        event=event,
+        changes=changed_fields(before_state, cargo) if with_changes else [],
+        sources=field_sources(app, tracking_id, cargo, span) if with_changes else {},
+    )
+    return visit, page
+
+
+def _page(
+    event_at: Callable[[int], Any],
+    stored: dict[int, StoredEvent],
+    span: Span,
+    around: int,
+    *,
+    after: int | None,
+    before: int | None,
+    size: int,
+) -> Page:
+    # read_page()'s rule, on the versions the statement read: a history's versions
+    # run from one without a gap.
+    if before is not None:
+        numbers = range(max(0, before - 1 - size) + 1, before)
+    else:
+        if after is None:
+            after = max(0, min(around - size // 2 - 1, span.last_version - size))
+        numbers = range(after + 1, after + size + 1)
+    entries = [to_entry(event_at(number)) for number in numbers if number in stored]
+    if not entries:
+        return Page([], None, None)
+    first, last = entries[0].version, entries[-1].version
+    return Page(
+        entries,
+        before=first if first > span.first_version else None,
+        after=last if last < span.last_version else None,
+    )
+
+
+def _mutate(event: Any, cargo: Cargo | None) -> Cargo:
+    return cast(Cargo, cast(CanMutateProtocol[Cargo], event).mutate(cargo))
+
+
+def _instant(value: datetime | str) -> datetime:
+    # SQLite hands back the index's text, naive UTC, through a UNION.
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    assert moment is not None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _no_version(tracking_id: UUID, version: int, span: Span) -> str:
+    return _(
+        "Cargo %(tracking_id)s has no version %(version)s: its history runs "
+        "from version %(first)s to %(last)s."
+    ) % {
+        "tracking_id": tracking_id,
+        "version": version,
+        "first": span.first_version,
+        "last": span.last_version,
+    }
+
+
+def _no_event(tracking_id: UUID, version: int) -> str:
+    return _("Cargo %(tracking_id)s has no event with version %(version)s.") % {
+        "tracking_id": tracking_id,
+        "version": version,
+    }

@@ -1114,9 +1114,9 @@ class TestJsonQueries(AdminTestCase):
             response = self.get(tracking_id=tracking_id, at="now", format="json")
         assert response.status_code == 200
         assert response.json()["version"] == 30
-        # Session, user, the history's ends, the cargo (one query), its event, the
-        # timeline page: no rebuilding of the state before, which only the page shows.
-        assert len(queries) == 6, [query["sql"] for query in queries]
+        # Session, user, and one statement: the history's ends, the cargo, its event
+        # and the timeline page; no state before, which only the page shows.
+        assert len(queries) == 3, [query["sql"] for query in queries]
 
 
 class TestInstantInputs(AdminTestCase):

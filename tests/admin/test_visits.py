@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from uuid import uuid4
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID, uuid4
 
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
+from cargotime.admin.display import cargo_fields
+from cargotime.admin.timeline import read_page
 from cargotime.admin.visits import (
     NotYetBooked,
     UnknownCargo,
     UnknownVersion,
+    Visit,
     compare,
     field_sources,
+    read_visit,
     require_span,
     visit,
 )
@@ -204,3 +209,114 @@ class TestFieldSources(TestCase):
         seen = visit(self.app, self.tracking_id, version=9)
         assert seen.sources == {}
         assert seen.cargo.version == 9
+
+
+def seen_as(visit: Visit) -> tuple[Any, ...]:
+    """Return what a visit shows, the cargo's fields in place of the cargo."""
+    fields = [(field.key, field.value) for field in cargo_fields(visit.cargo)]
+    return (
+        visit.tracking_id,
+        visit.cargo.version,
+        fields,
+        visit.instant,
+        visit.span,
+        visit.event,
+        visit.changes,
+        visit.sources,
+    )
+
+
+class TestOneStatementVisit(TestCase):
+    """read_visit() answers as visit() and read_page() do, in one statement."""
+
+    def setUp(self) -> None:
+        self.clock = ManualClock()
+        # Snapshots every 3 events: at versions 3 and 6 of the voyage's 8.
+        self.app = SearchableTimestampsApplication(
+            clock=self.clock, snapshot_interval=3
+        )
+        self.tracking_id = book_voyage(self.app, self.clock)
+
+    def both(self, tracking_id: UUID, **kwargs: Any) -> None:
+        paging = {key: kwargs.pop(key) for key in ("after", "before") if key in kwargs}
+        size = kwargs.pop("size", 50)
+        try:
+            expected = visit(self.app, tracking_id, **kwargs)
+        except Exception as error:  # noqa: BLE001
+            with self.assertRaises(type(error)) as raised:
+                read_visit(self.app, tracking_id, size=size, **paging, **kwargs)
+            assert str(raised.exception) == str(error)
+            if isinstance(error, NotYetBooked):
+                assert isinstance(raised.exception, NotYetBooked)
+                assert raised.exception.span == error.span
+            return
+        page = read_page(
+            self.app,
+            tracking_id,
+            expected.span,
+            around=expected.cargo.version,
+            size=size,
+            **paging,
+        )
+        with CaptureQueriesContext(connection) as queries:
+            got, got_page = read_visit(
+                self.app, tracking_id, size=size, **paging, **kwargs
+            )
+        # One statement; the page's field sources read two more.
+        assert len(queries) == (3 if kwargs.get("with_changes", True) else 1)
+        assert seen_as(got) == seen_as(expected)
+        assert got_page == page
+
+    def test_every_version_with_and_without_the_page_s_reads(self) -> None:
+        for version in range(0, 10):
+            for with_changes in (True, False):
+                with self.subTest(version=version, with_changes=with_changes):
+                    self.both(
+                        self.tracking_id, version=version, with_changes=with_changes
+                    )
+
+    def test_every_instant(self) -> None:
+        instants = [START - MICROSECOND, START, START + MICROSECOND]
+        for hours in range(1, 9):
+            instants += [START + hours * HOUR - MICROSECOND, START + hours * HOUR]
+        instants += [
+            datetime.max.replace(tzinfo=timezone(timedelta(hours=-5))),
+            datetime.min.replace(tzinfo=timezone(timedelta(hours=5))),
+            datetime.max.replace(tzinfo=UTC),
+        ]
+        for instant in instants:
+            for with_changes in (True, False):
+                with self.subTest(instant=instant, with_changes=with_changes):
+                    self.both(
+                        self.tracking_id, instant=instant, with_changes=with_changes
+                    )
+
+    def test_every_page(self) -> None:
+        for version in (1, 4, 8):
+            for paging in [
+                {},
+                {"after": 0},
+                {"after": 2},
+                {"after": 7},
+                {"after": 8},
+                {"before": 1},
+                {"before": 2},
+                {"before": 5},
+                {"before": 9},
+            ]:
+                with self.subTest(version=version, paging=paging):
+                    self.both(self.tracking_id, version=version, size=3, **paging)
+
+    def test_an_unknown_cargo(self) -> None:
+        self.both(uuid4(), version=1)
+        self.both(uuid4(), instant=START)
+
+    def test_a_long_history_without_snapshots(self) -> None:
+        self.app = SearchableTimestampsApplication(
+            clock=self.clock, snapshot_interval=None
+        )
+        tracking_id = book_long_history(self.app, ManualClock(), 120)
+        for version in (1, 2, 26, 27, 60, 94, 95, 120):
+            with self.subTest(version=version):
+                self.both(tracking_id, version=version)
+        self.both(tracking_id, instant=START + 30 * timedelta(minutes=1))
