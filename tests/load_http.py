@@ -16,18 +16,14 @@ import http.client
 import json
 import os
 import random
-import re
 import secrets
 import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from multiprocessing.context import SpawnProcess
@@ -36,7 +32,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from queue import Empty
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Recording
@@ -45,12 +41,19 @@ from cargotime.application import SearchableTimestampsApplication
 from cargotime.domain import HandlingActivity, Location
 from tests.load import book_routed_cargo, command
 from tests.load_replay import Answer, Committed, Question, Step
+from tests.load_servers import (
+    GRACE,
+    ROOT,
+    create_database,
+    database_url,
+    drop_database,
+    gunicorn,
+    scans,
+    wait_for_schema,
+)
 from tests.processes import SPAWN, spawn
 
-ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / "build" / "load"
-# How long a process may take to start, or to stop after its time is up.
-GRACE = 60.0
 # The life of a cargo after its booking, one command (and one event) a step.
 LIFE: list[tuple[str | None, Location, HandlingActivity]] = [
     (None, Location.HONGKONG, HandlingActivity.RECEIVE),
@@ -110,76 +113,6 @@ class ModeResult:
         return statistics.quantiles(self.latencies, n=100)[share - 1]
 
 
-def database_url(server_url: str, name: str) -> str:
-    """Return *server_url* with its database replaced by *name*."""
-    parts = urlsplit(server_url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def maintenance(server_url: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(database_url(server_url, "postgres"), autocommit=True)
-
-
-def create_database(server_url: str, name: str) -> None:
-    """Create the database *name* afresh on the server at *server_url*."""
-    from psycopg import sql
-
-    with maintenance(server_url) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)
-            )
-        )
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def drop_database(server_url: str, name: str) -> None:
-    from psycopg import sql
-
-    with maintenance(server_url) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)
-            )
-        )
-
-
-def scans(server_url: str, name: str) -> int:
-    """Return how many table and index scans the server has run in database *name*."""
-    import psycopg
-
-    # The tables' own counters: the replica's health checks read none of them.
-    with psycopg.connect(database_url(server_url, name)) as connection:
-        row = connection.execute(
-            "SELECT sum(coalesce(seq_scan, 0) + coalesce(idx_scan, 0)) "
-            "FROM pg_stat_user_tables"
-        ).fetchone()
-    return int(row[0] or 0) if row else 0
-
-
-def wait_for_schema(server_url: str, name: str) -> None:
-    """Wait until the replica has replayed the migrated schema of database *name*."""
-    import psycopg
-
-    deadline = time.monotonic() + GRACE
-    while True:
-        try:
-            with psycopg.connect(database_url(server_url, name)) as connection:
-                row = connection.execute(
-                    "SELECT to_regclass('cargotime_eventtimestamp')"
-                ).fetchone()
-                if row and row[0]:
-                    return
-        except psycopg.OperationalError:
-            pass  # The database itself is not there yet.
-        if time.monotonic() > deadline:
-            msg = f"The replica has no migrated {name} after {GRACE:.0f} s."
-            raise RuntimeError(msg)
-        time.sleep(0.2)
-
-
 def production_environment(plan: Plan) -> dict[str, str]:
     """Return the environment of gunicorn, the writers and the checks."""
     environ = {
@@ -195,62 +128,6 @@ def production_environment(plan: Plan) -> dict[str, str]:
     if plan.replica_url:
         environ["DATABASE_REPLICA_URL"] = database_url(plan.replica_url, plan.database)
     return environ
-
-
-@contextmanager
-def gunicorn(workers: int, environ: dict[str, str], log: Path) -> Iterator[str]:
-    """Serve project.wsgi with *workers* workers; yield its address, then stop it."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "project.wsgi",
-                f"--workers={workers}",
-                "--bind=127.0.0.1:0",
-                "--no-control-socket",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **environ},
-            stdout=output,
-            stderr=output,
-            # A group of its own: stopping it stops every worker, whatever happens here.
-            process_group=0,
-        )
-    try:
-        yield wait_for_workers(server, workers, log)
-    finally:
-        stop(server)
-
-
-def wait_for_workers(server: subprocess.Popen[bytes], workers: int, log: Path) -> str:
-    deadline = time.monotonic() + GRACE
-    while time.monotonic() < deadline:
-        text = log.read_text()
-        address = re.search(r"Listening at: http://(\S+)", text)
-        if address and text.count("Booting worker") >= workers:
-            return address[1]
-        if server.poll() is not None:
-            break
-        time.sleep(0.1)
-    tail = "\n".join(log.read_text().splitlines()[-20:])
-    msg = f"gunicorn did not start {workers} workers; {log} ends:\n{tail}"
-    raise RuntimeError(msg)
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    """Stop gunicorn and its workers: politely, then not."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with suppress(ProcessLookupError):
-            os.killpg(server.pid, sig)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            continue
-        # The master is gone; leave no worker of its group behind either.
-        with suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-        return
 
 
 class Knowledge:

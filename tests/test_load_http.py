@@ -14,8 +14,9 @@ import pytest
 from django.db import connection
 from django.test import SimpleTestCase, TransactionTestCase
 
-from tests.load_http import LOGS, ROOT, Knowledge, ModeResult, ask, table
+from tests.load_http import LOGS, Knowledge, ModeResult, ask, table
 from tests.load_replay import Committed
+from tests.load_servers import ROOT
 
 BOOKED = datetime(2025, 3, 1, 12, tzinfo=UTC)
 
