@@ -145,6 +145,7 @@ class TimeTravelView:
                 with_changes=not self.json,
                 after=data.get("events_after"),
                 before=data.get("events_before"),
+                words=not self.json,
             )
         except NotYetBooked as error:
             assert instant is not None

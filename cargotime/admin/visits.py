@@ -13,6 +13,7 @@ from uuid import UUID
 from django.db import connections, models
 from django.db.models import Count, Max, Q, Subquery
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import CanMutateProtocol
@@ -20,7 +21,13 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 from eventsourcing_django.recorders import DjangoApplicationRecorder
 
-from cargotime.admin.display import Change, changed_fields
+from cargotime.admin.display import (
+    Change,
+    changed_fields,
+    describe_event,
+    event_name,
+    event_title,
+)
 from cargotime.admin.timeline import (
     PAGE_SIZE,
     Entry,
@@ -332,11 +339,13 @@ def read_visit(
     after: int | None = None,
     before: int | None = None,
     size: int = PAGE_SIZE,
+    words: bool = True,
 ) -> tuple[Visit, Page]:
     """Return the visit and its page of the timeline, read in one statement.
 
     As visit() then read_page() answer, but a statement is one snapshot: the JSON
-    needs no transaction around it, and pays one round trip.
+    needs no transaction around it, and pays one round trip. Without *words*, the
+    events are put in words only if something reads them (the JSON does not).
     """
     recorder = app.recorder
     assert isinstance(recorder, SearchableTimestampsRecorder)
@@ -392,6 +401,7 @@ def read_visit(
         before=before,
         size=size,
         sqlite=connection.vendor == "sqlite",
+        entry=to_entry if words else _entry_in_words_when_read,
     )
 
 
@@ -495,6 +505,7 @@ def _visit_from_rows(
     before: int | None,
     size: int,
     sqlite: bool,
+    entry: Callable[[Any], Entry],
 ) -> tuple[Visit, Page]:
     ends: list[tuple[int, datetime]] = []
     shown: int | None = None
@@ -554,8 +565,16 @@ def _visit_from_rows(
         cargo = _mutate(event_at(number), cargo)
     if cargo is None or cargo.version != shown or shown not in stored:
         raise UnknownVersion(_no_event(tracking_id, shown))
-    event = to_entry(event_at(shown))
-    page = _page(event_at, stored, span, shown, after=after, before=before, size=size)
+    event = entry(event_at(shown))
+    page = _page(
+        lambda number: entry(event_at(number)),
+        stored,
+        span,
+        shown,
+        after=after,
+        before=before,
+        size=size,
+    )
     visit = Visit(
         tracking_id=tracking_id,
         cargo=cargo,
@@ -569,7 +588,7 @@ def _visit_from_rows(
 
 
 def _page(
-    event_at: Callable[[int], Any],
+    entry_at: Callable[[int], Entry],
     stored: dict[int, StoredEvent],
     span: Span,
     around: int,
@@ -586,7 +605,7 @@ def _page(
         if after is None:
             after = max(0, min(around - size // 2 - 1, span.last_version - size))
         numbers = range(after + 1, after + size + 1)
-    entries = [to_entry(event_at(number)) for number in numbers if number in stored]
+    entries = [entry_at(number) for number in numbers if number in stored]
     if not entries:
         return Page([], None, None)
     first, last = entries[0].version, entries[-1].version
@@ -594,6 +613,17 @@ def _page(
         entries,
         before=first if first > span.first_version else None,
         after=last if last < span.last_version else None,
+    )
+
+
+def _entry_in_words_when_read(event: Any) -> Entry:
+    # Django's lazy strings: the words cost their translation only when shown.
+    return Entry(
+        version=event.originator_version,
+        timestamp=event.timestamp,
+        name=event_name(event),
+        phrase=lazy(describe_event, str)(event),
+        title=lazy(event_title, str)(event),
     )
 
 

@@ -266,6 +266,16 @@ class TestOneStatementVisit(TestCase):
         assert len(queries) == (3 if kwargs.get("with_changes", True) else 1)
         assert seen_as(got) == seen_as(expected)
         assert got_page == page
+        # Without words up front, the same words when read.
+        bare, bare_page = read_visit(
+            self.app, tracking_id, size=size, words=False, **paging, **kwargs
+        )
+        assert [str(e.phrase) for e in bare_page.entries] == [
+            e.phrase for e in page.entries
+        ]
+        assert [str(e.title) for e in [bare.event, *bare_page.entries]] == [
+            e.title for e in [expected.event, *page.entries]
+        ]
 
     def test_every_version_with_and_without_the_page_s_reads(self) -> None:
         for version in range(0, 10):
