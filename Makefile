@@ -7,7 +7,7 @@ HOST_PORT ?= 127.0.0.1:8000
 LOCAL_PG_URL := postgres://cargotime:cargotime@127.0.0.1:5432/cargotime
 PG_URL ?= $(LOCAL_PG_URL)
 
-.PHONY: run test test-sqlite test-postgres lint venv postgres chromium gettext clean load bench bench-smoke
+.PHONY: run test test-sqlite test-postgres lint venv postgres chromium gettext clean load bench bench-smoke replica
 
 venv: $(VENV)/.installed
 
@@ -50,6 +50,11 @@ lint: venv
 postgres:
 	@if [ "$(PG_URL)" = "$(LOCAL_PG_URL)" ]; then bash .ci/postgres; fi
 
+# A PostgreSQL primary and a streaming replica of our own, on free ports; their URLs
+# are in build/replica.env for the read-replica tests. `bash .ci/replica stop` ends them.
+replica:
+	bash .ci/replica start
+
 chromium:
 	bash .ci/chromium
 
@@ -60,8 +65,8 @@ gettext:
 test-sqlite: venv chromium gettext
 	env -u DATABASE_URL $(PY) -m pytest
 
-test-postgres: venv postgres chromium gettext
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest
+test-postgres: venv postgres replica chromium gettext
+	set -a && . build/replica.env && set +a && DATABASE_URL=$(PG_URL) $(PY) -m pytest
 
 # PgBouncer in transaction mode in front of PG_URL's server: .ci/pgbouncer starts it,
 # and writes the URL that reaches PG_URL's database through it into PGBOUNCER_DIR.
