@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -94,6 +95,13 @@ def _check_options(options: Mapping[str, Any]) -> list[CheckMessage]:
             )
         )
     messages.extend(_check_clock(options.get("CLOCK")))
+    if alias in settings.DATABASES:
+        messages.extend(_check_read_alias(alias, options.get("READ_DATABASE_ALIAS")))
+    messages.extend(
+        _check_read_wait(
+            options.get("READ_REPLICA_MAX_WAIT", conf.DEFAULTS["READ_REPLICA_MAX_WAIT"])
+        )
+    )
     unknown = sorted(set(options) - set(conf.DEFAULTS))
     if unknown:
         messages.append(
@@ -128,6 +136,66 @@ def _check_clock(clock: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_read_alias(write_alias: str, read_alias: Any) -> list[CheckMessage]:
+    if read_alias is None or read_alias == write_alias:
+        return []
+    if not isinstance(read_alias, str) or read_alias not in settings.DATABASES:
+        return [
+            Error(
+                f"CARGOTIME['READ_DATABASE_ALIAS'] is {read_alias!r}, which is not "
+                "in DATABASES.",
+                hint=f"Use one of: {', '.join(sorted(settings.DATABASES))}, or None "
+                "to read where cargotime writes.",
+                id="cargotime.E009",
+            )
+        ]
+    write_vendor = _vendor(_engine(write_alias))
+    read_vendor = _vendor(_engine(read_alias))
+    if read_vendor != write_vendor:
+        return [
+            Error(
+                f"CARGOTIME['READ_DATABASE_ALIAS'] is {read_alias!r}, a {read_vendor} "
+                f"database, but cargotime writes to {write_alias!r}, a "
+                f"{write_vendor} one.",
+                hint="Point READ_DATABASE_ALIAS at a streaming replica of the "
+                "database DATABASE_ALIAS names.",
+                id="cargotime.E010",
+            )
+        ]
+    if read_vendor != "postgresql":
+        return [
+            Error(
+                f"CARGOTIME['READ_DATABASE_ALIAS'] is {read_alias!r}, another "
+                f"{read_vendor} database than {write_alias!r}: only PostgreSQL's "
+                "streaming replicas can be read in its place.",
+                hint="Remove READ_DATABASE_ALIAS, or set it to None: reads then go "
+                "where cargotime writes.",
+                id="cargotime.E011",
+            )
+        ]
+    return []
+
+
+def _check_read_wait(wait: Any) -> list[CheckMessage]:
+    number = isinstance(wait, int | float) and not isinstance(wait, bool)
+    if number and math.isfinite(wait) and wait >= 0:
+        return []
+    return [
+        Error(
+            f"CARGOTIME['READ_REPLICA_MAX_WAIT'] must be a number of seconds, 0 "
+            f"or more, not {wait!r}.",
+            hint="How long a read waits for the replica to catch up before the "
+            "primary serves it; the default is 0.2.",
+            id="cargotime.E012",
+        )
+    ]
+
+
+def _engine(alias: str) -> str:
+    # As Django does, an entry without an ENGINE gets the dummy backend.
+    return str(settings.DATABASES[alias].get("ENGINE") or "django.db.backends.dummy")
 
 
 def _check_database(alias: str) -> list[CheckMessage]:

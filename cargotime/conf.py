@@ -15,6 +15,12 @@ DEFAULTS: Mapping[str, Any] = {
     # Stored events carry this name; eventsourcing-django keeps it in 32 characters.
     "APPLICATION_NAME": APPLICATION_NAME,
     "DATABASE_ALIAS": "default",
+    # Time travel, the timeline, the picker and the Fleet page read here; None: the
+    # write alias. A replica serves a read only once it has replayed what the
+    # primary had written when the read began, waiting at most READ_REPLICA_MAX_WAIT
+    # seconds for that; otherwise the primary serves it.
+    "READ_DATABASE_ALIAS": None,
+    "READ_REPLICA_MAX_WAIT": 0.2,
     # A snapshot every this many events of a cargo; None or 0 takes none.
     "SNAPSHOT_INTERVAL": DEFAULT_SNAPSHOT_INTERVAL,
     # A callable returning an aware datetime, or its dotted path; None: aware UTC now.
@@ -42,6 +48,17 @@ def application_name() -> str:
 def database_alias() -> str:
     """Return the alias of the database that holds the events and the index."""
     return str(get("DATABASE_ALIAS"))
+
+
+def read_database_alias() -> str:
+    """Return the alias reads go to once it has caught up (default: the write one)."""
+    alias = get("READ_DATABASE_ALIAS")
+    return database_alias() if alias is None else str(alias)
+
+
+def read_replica_max_wait() -> float:
+    """Return how many seconds a read waits for the replica to catch up."""
+    return float(get("READ_REPLICA_MAX_WAIT"))
 
 
 def snapshot_interval() -> int | None:

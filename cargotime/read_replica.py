@@ -1,0 +1,103 @@
+"""Where a read goes: to the replica once it has caught up, else to the primary."""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import suppress
+
+from django.db import DatabaseError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from cargotime import conf
+from cargotime.application import SearchableTimestampsApplication
+
+logger = logging.getLogger(__name__)
+
+# The first pause between two looks at the replica's replay, doubled up to the last.
+FIRST_POLL = 0.001
+LONGEST_POLL = 0.02
+
+
+def read_application() -> SearchableTimestampsApplication:
+    """Return the application to read with, on the alias read_alias() chooses."""
+    from cargotime.apps import get_reader
+
+    return get_reader(read_alias())
+
+
+def read_alias() -> str:
+    """Return where a read that begins now sees everything the primary has written."""
+    write = conf.database_alias()
+    read = conf.read_database_alias()
+    if read == write:
+        return write
+    primary, replica = connections[write], connections[read]
+    if primary.vendor != "postgresql" or replica.vendor != "postgresql":
+        # Only PostgreSQL's replicas say how far they are (cargotime.E011).
+        return write
+    if primary.in_atomic_block or replica.in_atomic_block:
+        # The caller's transaction may hold writes no replica has seen, or an older
+        # snapshot of the replica: it decides what its reads see.
+        return write
+    # Every commit the primary has made visible is written by now: commits are
+    # flushed before they show. Compared by WAL position, never by event time, so
+    # that history imported with timestamps long past is not missed.
+    with primary.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()")
+        (written,) = cursor.fetchone()
+    deadline = time.monotonic() + conf.read_replica_max_wait()
+    try:
+        caught_up = _replayed(replica, str(written), deadline)
+    except DatabaseError as error:
+        # Down, or gone mid-way: the primary answers, and nobody sees an error.
+        logger.warning(
+            "The read replica %r cannot be read (%s); the primary %r serves.",
+            read,
+            str(error).strip(),
+            write,
+        )
+        _close(replica)
+        return write
+    if caught_up is None:
+        logger.warning(
+            "The database %r is not a replica in recovery, so nothing tells how far "
+            "it is behind %r; the primary serves. Point READ_DATABASE_ALIAS at a "
+            "streaming replica.",
+            read,
+            write,
+        )
+        return write
+    return read if caught_up else write
+
+
+def _replayed(
+    replica: BaseDatabaseWrapper, written: str, deadline: float
+) -> bool | None:
+    # True once the replica has replayed up to *written*; False if it has not by
+    # *deadline*; None if it replays nothing (a primary, or a promoted standby whose
+    # position stands still). Each look is a statement of its own, in autocommit:
+    # the read that follows begins its snapshot after the last look.
+    pause = FIRST_POLL
+    with replica.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= %s::pg_lsn",
+                [written],
+            )
+            in_recovery, done = cursor.fetchone()
+            if not in_recovery:
+                return None
+            if done:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, LONGEST_POLL)
+
+
+def _close(connection: BaseDatabaseWrapper) -> None:
+    # The next read connects afresh; a broken connection may fail to close, too.
+    with suppress(DatabaseError):
+        connection.close()
