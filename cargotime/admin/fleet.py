@@ -35,7 +35,6 @@ from cargotime.admin.forbidden import forbidden
 from cargotime.admin.forms import InstantField, ShowsInstants
 from cargotime.admin.instants import checked_instant
 from cargotime.admin.json_state import instant_as_json
-from cargotime.apps import get_application
 from cargotime.consistent_read import consistent_read
 from cargotime.domain import Location
 from cargotime.fleet import (
@@ -52,6 +51,7 @@ from cargotime.fleet import (
     iter_fleet,
 )
 from cargotime.models import database_alias
+from cargotime.read_replica import read_application
 from cargotime.templatetags.cargotime_admin import format_instant, in_zone
 
 if TYPE_CHECKING:
@@ -208,7 +208,8 @@ class FleetView:
             return self.invalid(form)
         at: datetime = form.cleaned_data.get("at") or timezone.now()
         filters = form.filters()
-        app = get_application()
+        # The replica, once it has replayed everything the primary had written by now.
+        app = read_application()
         if form.cleaned_data.get("format") == "csv":
             return self.csv(app, at, filters)
         with consistent_read(database_alias(app)):

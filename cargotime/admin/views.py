@@ -40,9 +40,9 @@ from cargotime.admin.visits import (
     read_visit,
 )
 from cargotime.application import tracking_id_prefix
-from cargotime.apps import get_application
 from cargotime.consistent_read import consistent_read
 from cargotime.models import database_alias
+from cargotime.read_replica import read_application
 from cargotime.templatetags.cargotime_admin import (
     describe_zone,
     format_instant,
@@ -100,12 +100,15 @@ class TimeTravelView:
             return forbidden(self.request, self.model_admin.admin_site)
         if self.request.method not in {"GET", "HEAD"}:
             return HttpResponseNotAllowed(["GET", "HEAD"])
+        # A replica serves the answer only once it has replayed everything the
+        # primary had written by now; otherwise the primary does.
+        self.app = read_application()
         if self.json and self.request.GET.get("tracking_id"):
             # A cargo's JSON is read in one statement: a snapshot of its own.
             return self.answer()
         # Every read of one answer sees one snapshot: a save landing between two
         # of them cannot make the page say "version 9 of 8".
-        with consistent_read(database_alias(get_application())):
+        with consistent_read(database_alias(self.app)):
             response = self.answer()
             if isinstance(response, SimpleTemplateResponse):
                 # What the template still reads, it reads in the same snapshot.
@@ -135,7 +138,7 @@ class TimeTravelView:
         now = timezone.now()
         if version is None and instant is None:
             instant = now
-        app = get_application()
+        app = self.app
         try:
             current, timeline = read_visit(
                 app,
@@ -221,7 +224,7 @@ class TimeTravelView:
     def pick(self, form: TimeTravelForm) -> HttpResponse:
         search = CargoSearchForm(self.request.GET)
         query = search.cleaned_data["q"] if search.is_valid() else ""
-        app = get_application()
+        app = self.app
         page = page_of(
             find_cargos(app, query), self.request.GET.get("page"), CARGOS_PER_PAGE
         )
@@ -257,7 +260,7 @@ class TimeTravelView:
     def find(self, prefix: str) -> HttpResponseRedirect:
         # One cargo starts so: show it. Otherwise the list, filtered by the prefix.
         at = (self.request.GET.get("at") or "").strip()
-        matches = list(find_cargos(get_application(), prefix)[:2])
+        matches = list(find_cargos(self.app, prefix)[:2])
         if len(matches) == 1:
             tracking_id = matches[0].originator_id
             return HttpResponseRedirect(
