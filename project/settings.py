@@ -182,6 +182,22 @@ if DATABASE_POOLER == "transaction":
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 
+# DATABASE_REPLICA_URL=postgres://…: a streaming replica of DATABASE_URL's server. Time
+# travel, the timeline, the picker and the Fleet page read from it whenever it has
+# replayed all the primary had written when the read began; otherwise the primary
+# serves them. Everything else, and every write, goes to DATABASE_URL.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL)
+    postgresql = "django.db.backends.postgresql"
+    if {DATABASES["default"]["ENGINE"], DATABASES["replica"]["ENGINE"]} != {postgresql}:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL names a streaming replica of DATABASE_URL's "
+            "PostgreSQL server: set both to postgres:// addresses, or unset "
+            "DATABASE_REPLICA_URL."
+        )
+    CARGOTIME = {"READ_DATABASE_ALIAS": "replica"}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
