@@ -11,7 +11,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from django.db import connections, models
-from django.db.models import Count, Max, Q, Subquery
+from django.db.models import Q, Subquery
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
@@ -193,34 +193,61 @@ def _since_versions(
     # Each index column holds its value of today since one past the last version
     # (up to this one) where it held another: one aggregate reads them all.
     values = dict(zip(STATE_COLUMNS, state_values(cargo), strict=True))
-    rows = EventTimestamp.objects.of(app).filter(
-        originator_id=tracking_id, originator_version__lte=cargo.version
+    recorder = app.recorder
+    assert isinstance(recorder, SearchableTimestampsRecorder)
+    connection = connections[database_alias(app)]
+    connection.ensure_connection()
+    native = connection.features.has_native_uuid_field
+    # The values the select list compares with, then the rows' key.
+    params: list[Any] = []
+    for value in values.values():
+        if isinstance(value, datetime):
+            params.append(connection.ops.adapt_datetimefield_value(value))
+        elif value is not None:
+            params.append(value)
+    params += [
+        recorder.application_name,
+        tracking_id if native else tracking_id.hex,
+        cargo.version,
+    ]
+    statement = _since_statement(
+        EventTimestamp, tuple(value is None for value in values.values())
     )
-    found = rows.aggregate(
-        stateless=Count("pk", filter=Q(origin__isnull=True)),
-        **{
-            f"{column}_differs": Max(
-                "originator_version", filter=_differs(column, value)
-            )
-            for column, value in values.items()
-        },
-    )
-    if found["stateless"]:
+    cursor = recorder._cursor(connection)
+    try:
+        cursor.execute(recorder._statement(connection, statement), params)
+        stateless, *differs = cursor.fetchone()
+    finally:
+        cursor.close()
+    if stateless:
         # Indexed before the index held states: no column can tell, until rebuilt.
         return None
     return {
-        column: span.first_version
-        if found[f"{column}_differs"] is None
-        else found[f"{column}_differs"] + 1
-        for column in values
+        column: span.first_version if last is None else last + 1
+        for column, last in zip(values, differs, strict=True)
     }
 
 
-def _differs(column: str, value: object) -> Q:
-    # NULL is a value here: Django's negated lookup keeps the NULL rows.
-    if value is None:
-        return Q(**{f"{column}__isnull": False})
-    return ~Q(**{column: value})
+@lru_cache(maxsize=64)
+def _since_statement(index: type[models.Model], nulls: tuple[bool, ...]) -> str:
+    # For each state column, the last version up to this one where it held another
+    # value than the one given (a NULL is a value here); and whether any row holds
+    # no state at all. Positional parameters: the values not None, app, id, version.
+    version = quote("originator_version")
+    selects = [f"COUNT(*) FILTER (WHERE {quote('origin')} IS NULL)"]
+    for column, null in zip(STATE_COLUMNS, nulls, strict=True):
+        differs = (
+            f"{quote(column)} IS NOT NULL"
+            if null
+            else f"{quote(column)} <> %s OR {quote(column)} IS NULL"
+        )
+        selects.append(f"MAX({version}) FILTER (WHERE {differs})")
+    selected = ", ".join(selects)
+    return (
+        f"SELECT {selected} FROM {table(index)} "
+        f"WHERE {quote('application_name')} = %s AND {quote('originator_id')} = %s "
+        f"AND {version} <= %s"
+    )
 
 
 def _entries_with_plans(
