@@ -7,7 +7,9 @@ import random
 import re
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from unittest import SkipTest
 
 import pytest
@@ -30,37 +32,50 @@ def server_url() -> str:
     )
 
 
+def run_load(*options: str) -> dict[str, list[str]]:
+    """Run the load for two seconds a mode; return its table's rows by mode."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.load_http",
+            "--seconds=2",
+            "--clients=4",
+            "--writers=2",
+            "--workers=2",
+            f"--database-url={server_url()}",
+            *options,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "every answer matches the replay; nothing lost" in run.stdout
+    rows = re.findall(r"^\s*(primary|replica) \|(.*)$", run.stdout, re.MULTILINE)
+    return {
+        mode: [cell.strip().replace(",", "") for cell in cells.split("|")]
+        for mode, cells in rows
+    }
+
+
 @pytest.mark.e2e
 class LoadHttpTests(TransactionTestCase):
-    def test_a_short_load_checks_every_answer_and_cleans_up(self) -> None:
+    def setUp(self) -> None:
         if connection.vendor != "postgresql":
             raise SkipTest("The load runs gunicorn on PostgreSQL.")
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tests.load_http",
-                "--seconds=2",
-                "--clients=4",
-                "--writers=2",
-                "--workers=2",
-                f"--database-url={server_url()}",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert run.returncode == 0, run.stdout + run.stderr
-        row = re.search(r"^primary \|(.*)$", run.stdout, re.MULTILINE)
-        assert row, run.stdout
-        requests, _, _, _, _, events, _, _, mismatches, lost = (
-            cell.strip().replace(",", "") for cell in row[1].split("|")
-        )
+
+    def assert_checked(self, row: list[str]) -> None:
+        requests, _, _, _, _, events, _, _, mismatches, lost = row
         assert int(requests) > 0
         assert int(events) > 0
         assert (mismatches, lost) == ("0", "0")
-        assert "every answer matches the replay; nothing lost" in run.stdout
+
+    def test_a_short_load_checks_every_answer_and_cleans_up(self) -> None:
+        rows = run_load()
+        assert list(rows) == ["primary"]
+        self.assert_checked(rows["primary"])
         # gunicorn stopped, and the load's database is gone.
         log = (LOGS / "primary-gunicorn.log").read_text()
         assert "Shutting down: Master" in log
@@ -71,6 +86,24 @@ class LoadHttpTests(TransactionTestCase):
                 [f"cargotime_load{suffix}"],
             )
             assert cursor.fetchone() == (0,)
+
+    def test_with_the_replica_the_replica_serves_reads_and_every_answer_checks(
+        self,
+    ) -> None:
+        servers = {
+            name: os.environ.get(name, "")
+            for name in ("CARGOTIME_PRIMARY_URL", "CARGOTIME_REPLICA_URL")
+        }
+        if not all(servers.values()):
+            raise SkipTest("No replica: `make test-postgres` starts one.")
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        env_file = Path(folder.name) / "replica.env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in servers.items()))
+        rows = run_load(f"--replica-env={env_file}")
+        assert list(rows) == ["primary", "replica"]
+        for row in rows.values():
+            self.assert_checked(row)
 
 
 class QuestionTests(SimpleTestCase):
