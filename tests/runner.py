@@ -31,11 +31,13 @@ def end_pooled_sessions() -> None:
     for connection in connections.all(initialized_only=False):
         if connection.vendor != "postgresql":
             continue
+        # Django's own rule for the name, before and after the databases are set up.
+        creation: Any = connection.creation
         with connection._nodb_cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = %s AND pid <> pg_backend_pid()",
-                [connection.creation._get_test_db_name()],
+                [creation._get_test_db_name()],
             )
 
 
