@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from copy import deepcopy
 
+import dj_database_url
+
 # The project refuses to start without a secret key; the tests need no real one.
 os.environ.setdefault("DJANGO_SECRET_KEY", "cargotime-tests-only-" + "x" * 50)
 
@@ -31,6 +33,16 @@ else:
 
 # A second database, to show the application can live outside "default".
 DATABASES["secondary"] = _secondary
+
+# The primary that `.ci/replica` starts with a streaming replica beside it: its test
+# database, created here, reaches the replica by replication. The replica is no alias
+# of these settings, for no test database can be created on it: the read-replica tests
+# add it while they run (tests/test_read_replica.py).
+PRIMARY_URL = os.environ.get("CARGOTIME_PRIMARY_URL", "")
+REPLICA_URL = os.environ.get("CARGOTIME_REPLICA_URL", "")
+if PRIMARY_URL and REPLICA_URL and _default["ENGINE"].endswith("postgresql"):
+    DATABASES["primary"] = dj_database_url.parse(PRIMARY_URL)
+    DATABASES["primary"]["TEST"] = {"NAME": f"test_cargotime_replica{_suffix}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
