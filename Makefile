@@ -101,15 +101,15 @@ bench-smoke: venv postgres
 	BENCH_POSTGRES_URL=$(PG_URL) $(PY) -m benchmarks --smoke
 
 # The load a deployment sees, LOAD_SECONDS a mode, each on a database of its own:
-# gunicorn (4 workers, production settings) on PostgreSQL, without and with a streaming
-# replica; 16 clients read the time-travel JSON while 4 writer processes book and
-# handle cargos. Prints req/s, p50/p95/p99 and events/s; fails on any answer that is
-# not the replay of the stored events, and on any lost event. Then the writers alone,
-# from threads and processes, on SQLite.
+# gunicorn (4 workers, production settings) on `make replica`'s PostgreSQL primary,
+# reading from the primary alone, then from its streaming replica. 16 clients read the
+# time-travel JSON while 4 writer processes book and handle cargos. Prints req/s,
+# p50/p95/p99 and events/s; fails on any answer that is not the replay of the stored
+# events, and on any lost event. Then the writers alone, from threads and processes,
+# on SQLite.
 LOAD_SECONDS ?= 20
 load: venv postgres replica
-	$(PY) -m tests.load_http --seconds $(LOAD_SECONDS) --database-url $(PG_URL) \
-	  --replica-env build/replica.env
+	$(PY) -m tests.load_http --seconds $(LOAD_SECONDS) --replica-env build/replica.env
 	env -u DATABASE_URL $(PY) -m tests.load --seconds $(LOAD_SECONDS)
 
 clean:

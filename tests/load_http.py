@@ -548,58 +548,96 @@ def read_env_file(path: Path) -> dict[str, str]:
     return pairs
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run each mode, print the table, and return 1 on any mismatch, loss or error."""
+def positive(kind: type[int] | type[float]) -> Any:
+    """Return an argparse type: a number of *kind* above zero."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            msg = f"expected a {kind.__name__} above zero, not {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
+
+
+def plans(argv: list[str] | None) -> list[Plan]:
+    """Return the modes the command line asks for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--seconds", type=float, default=float(os.environ.get("LOAD_SECONDS") or 20)
+        "--seconds",
+        type=positive(float),
+        default=os.environ.get("LOAD_SECONDS") or "20",
+        help="how long each mode runs (default: LOAD_SECONDS, else 20)",
     )
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--writers", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL")
-        or "postgres://cargotime:cargotime@127.0.0.1:5432/cargotime",
-        help="the PostgreSQL server of the mode without a replica",
-    )
+    parser.add_argument("--clients", type=positive(int), default=16)
+    parser.add_argument("--writers", type=positive(int), default=4)
+    parser.add_argument("--workers", type=positive(int), default=4)
     parser.add_argument(
         "--replica-env",
         type=Path,
-        help="build/replica.env of `bash .ci/replica start`: adds a mode with it",
+        help="build/replica.env of `bash .ci/replica start`: adds a mode that reads "
+        "its replica, and both modes run on its primary",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="the PostgreSQL server without a replica (default: the replica's "
+        "primary, else DATABASE_URL, else the local server)",
     )
     options = parser.parse_args(argv)
-    base = Plan(
-        "primary",
-        options.database_url,
-        None,
-        options.seconds,
-        options.clients,
-        options.writers,
-        options.workers,
-    )
-    plans = [base]
+    servers = {}
     if options.replica_env:
         if not options.replica_env.is_file():
             parser.error(
                 f"{options.replica_env} does not exist: run `bash .ci/replica start`."
             )
         servers = read_env_file(options.replica_env)
-        plans.append(
-            replace(
-                base,
-                mode="replica",
-                primary_url=servers["CARGOTIME_PRIMARY_URL"],
-                replica_url=servers["CARGOTIME_REPLICA_URL"],
+        if not {"CARGOTIME_PRIMARY_URL", "CARGOTIME_REPLICA_URL"} <= set(servers):
+            parser.error(
+                f"{options.replica_env} names no CARGOTIME_PRIMARY_URL and "
+                "CARGOTIME_REPLICA_URL."
             )
-        )
+    # One primary for both modes, when it can be: the replica is then the difference.
+    primary = (
+        options.database_url
+        or servers.get("CARGOTIME_PRIMARY_URL")
+        or os.environ.get("DATABASE_URL")
+        or "postgres://cargotime:cargotime@127.0.0.1:5432/cargotime"
+    )
+    base = Plan(
+        "primary",
+        primary,
+        None,
+        options.seconds,
+        options.clients,
+        options.writers,
+        options.workers,
+    )
+    if not servers:
+        return [base]
+    with_replica = replace(
+        base,
+        mode="replica",
+        primary_url=servers["CARGOTIME_PRIMARY_URL"],
+        replica_url=servers["CARGOTIME_REPLICA_URL"],
+    )
+    return [base, with_replica]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run each mode, print the table, and return 1 on any mismatch, loss or error."""
+    modes = plans(argv)
+    base = modes[0]
     print(
         f"Load: gunicorn with {base.workers} workers, {base.clients} clients asking "
         f"for the time-travel JSON, {base.writers} writer processes; "
         f"{base.seconds:g} s a mode."
     )
     results = []
-    for plan in plans:
+    for plan in modes:
         print(f"== {plan.mode}: {plan.primary_url.rsplit('@', 1)[-1]}", flush=True)
         queue: Queue[ModeResult] = SPAWN.Queue()
         process = SPAWN.Process(target=run_mode, args=(plan, queue), name=plan.mode)

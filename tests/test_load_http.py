@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
 import subprocess
 import sys
 import tempfile
+from contextlib import redirect_stderr
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import SkipTest
@@ -16,7 +18,7 @@ import pytest
 from django.db import connection
 from django.test import SimpleTestCase, TransactionTestCase
 
-from tests.load_http import LOGS, Knowledge, ModeResult, ask, table
+from tests.load_http import LOGS, Knowledge, ModeResult, ask, plans, table
 from tests.load_replay import Committed
 from tests.load_servers import ROOT
 
@@ -43,7 +45,6 @@ def run_load(*options: str) -> dict[str, list[str]]:
             "--clients=4",
             "--writers=2",
             "--workers=2",
-            f"--database-url={server_url()}",
             *options,
         ],
         cwd=ROOT,
@@ -73,7 +74,7 @@ class LoadHttpTests(TransactionTestCase):
         assert (mismatches, lost) == ("0", "0")
 
     def test_a_short_load_checks_every_answer_and_cleans_up(self) -> None:
-        rows = run_load()
+        rows = run_load(f"--database-url={server_url()}")
         assert list(rows) == ["primary"]
         self.assert_checked(rows["primary"])
         # gunicorn stopped, and the load's database is gone.
@@ -152,3 +153,46 @@ class QuestionTests(SimpleTestCase):
         assert cells[:3] == ["primary", "4", "2"]
         assert cells[6:] == ["10", "5", "1", "1", "0"]
         assert result.failed
+
+
+class CommandLineTests(SimpleTestCase):
+    def setUp(self) -> None:
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        self.env_file = Path(folder.name) / "replica.env"
+        self.env_file.write_text(
+            "CARGOTIME_PRIMARY_URL=postgres://u:p@127.0.0.1:5501/cargotime\n"
+            "CARGOTIME_REPLICA_URL=postgres://u:p@127.0.0.1:5502/cargotime\n"
+        )
+
+    def test_without_a_replica_one_mode_on_the_given_server(self) -> None:
+        (plan,) = plans(["--database-url=postgres://u:p@db:5432/x", "--seconds=3"])
+        assert (plan.mode, plan.primary_url, plan.replica_url) == (
+            "primary",
+            "postgres://u:p@db:5432/x",
+            None,
+        )
+        assert (plan.seconds, plan.clients, plan.writers, plan.workers) == (3, 16, 4, 4)
+
+    def test_with_a_replica_both_modes_write_to_its_primary(self) -> None:
+        without, with_replica = plans([f"--replica-env={self.env_file}"])
+        assert without.primary_url == with_replica.primary_url
+        assert without.primary_url.endswith(":5501/cargotime")
+        assert without.replica_url is None
+        assert with_replica.replica_url == "postgres://u:p@127.0.0.1:5502/cargotime"
+
+    def test_bad_input_is_refused_with_a_message(self) -> None:
+        self.env_file.write_text("CARGOTIME_PRIMARY_URL=postgres://u:p@h/cargotime\n")
+        for argv, message in [
+            (["--seconds=0"], "above zero"),
+            (["--clients=many"], "above zero"),
+            ([f"--replica-env={self.env_file}x"], "does not exist"),
+            ([f"--replica-env={self.env_file}"], "names no CARGOTIME_PRIMARY_URL"),
+        ]:
+            with (
+                self.subTest(argv=argv),
+                redirect_stderr(io.StringIO()) as stderr,
+                self.assertRaises(SystemExit),
+            ):
+                plans(argv)
+            assert message in stderr.getvalue()
