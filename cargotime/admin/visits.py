@@ -643,14 +643,19 @@ def _page(
     )
 
 
+# Django's lazy strings: the words cost their translation only when shown. Made
+# once: each lazy() call builds a class.
+_phrase_when_read = lazy(describe_event, str)
+_title_when_read = lazy(event_title, str)
+
+
 def _entry_in_words_when_read(event: Any) -> Entry:
-    # Django's lazy strings: the words cost their translation only when shown.
     return Entry(
         version=event.originator_version,
         timestamp=event.timestamp,
         name=event_name(event),
-        phrase=lazy(describe_event, str)(event),
-        title=lazy(event_title, str)(event),
+        phrase=_phrase_when_read(event),
+        title=_title_when_read(event),
     )
 
 
