@@ -16,7 +16,9 @@ continue its history. Within a cargo, timestamps never go back.
 The events are read, checked and saved as they come, a batch of cargos per ``save()``,
 all inside one database transaction: the import is stored whole or, at the first bad
 line, not at all. Memory holds the cargos of the last ``HELD_CARGOS`` tracking IDs seen
-and at most ``EVENTS_PER_SAVE`` unsaved events, whatever the size of the file. A cargo's
+and at most ``EVENTS_PER_SAVE`` unsaved events of at most ``CHARS_PER_SAVE`` characters,
+whatever the size of the file; a line longer than ``MAX_LINE_CHARS`` is refused before
+it is read whole. A cargo's
 lines may be spread over the file: one that left memory is read back from the database,
 inside the same transaction, when its next line comes.
 """
@@ -24,6 +26,7 @@ inside the same transaction, when its next line comes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from collections import OrderedDict
@@ -53,6 +56,18 @@ from cargotime.domain import (
 HELD_CARGOS = 1_000
 # How many unsaved events an import holds at most; reaching it saves them all.
 EVENTS_PER_SAVE = 10_000
+# How many characters of unsaved lines an import holds at most; reaching it saves them
+# all. Ten thousand events of a few hundred characters stay below it, so only a file of
+# long lines (routes of many legs) saves sooner: their events take far more memory than
+# the count allows for.
+CHARS_PER_SAVE = 4_000_000
+# The longest line an import reads. An event takes a few hundred characters, a route of
+# a hundred legs under ten thousand. Reading stops here, so that a line without an end
+# (or a file that is no history at all) cannot fill the memory.
+MAX_LINE_CHARS = 10_000
+# How much of an over-long message is shown: its start and its end, which name the
+# line and why, around a value that may be as long as the line.
+MAX_MESSAGE_CHARS = 500
 
 FIELDS: Mapping[str, frozenset[str]] = {
     "BookingStarted": frozenset({"origin", "destination", "arrival_deadline"}),
@@ -74,8 +89,16 @@ class HistoryError(ValueError):
     """An event that cannot be imported; the message names its line."""
 
     def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
+        super().__init__(_clipped(f"line {line}: {message}"))
         self.line = line
+
+
+def _clipped(message: str) -> str:
+    # A value from the file is quoted whole in a message; a hostile one may be long.
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    tail = MAX_MESSAGE_CHARS // 4
+    return f"{message[: MAX_MESSAGE_CHARS - tail - 5]} […] {message[-tail:]}"
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,8 @@ class HistoryEvent:
     timestamp: datetime
     type: str
     fields: Mapping[str, Any]
+    # The length of its line, which the import counts against CHARS_PER_SAVE.
+    size: int = 0
 
 
 @dataclass
@@ -109,13 +134,26 @@ def read_json_lines(lines: Iterable[str]) -> list[HistoryEvent]:
 
 def iter_json_lines(lines: Iterable[str]) -> Iterator[HistoryEvent]:
     """Parse one JSON object per line as it is read (blank lines are skipped)."""
-    for number, text in enumerate(lines, start=1):
+    for number, text in enumerate(_bounded(lines), start=1):
+        if len(text.rstrip("\r\n")) > MAX_LINE_CHARS:
+            raise HistoryError(
+                number,
+                f"the line is longer than {MAX_LINE_CHARS:,} characters, more than "
+                "any event needs",
+            )
+        if number == 1:
+            # A byte order mark, as some editors on Windows write: still UTF-8 text.
+            text = text.removeprefix("\ufeff")
         if not text.strip():
             continue
         try:
             data = json.loads(text, object_pairs_hook=_object)
         except json.JSONDecodeError as error:
-            raise HistoryError(number, f"not valid JSON: {error.msg}") from None
+            # Its message may end in "at" already ("Invalid control character at").
+            problem = error.msg.removesuffix(" at")
+            raise HistoryError(
+                number, f"not valid JSON: {problem} at column {error.colno}"
+            ) from None
         except RecursionError:
             raise HistoryError(
                 number, "not an event: its JSON is nested too deeply to read"
@@ -124,10 +162,26 @@ def iter_json_lines(lines: Iterable[str]) -> Iterator[HistoryEvent]:
             raise HistoryError(
                 number, f"the key {error.key!r} is given twice in one object"
             ) from None
-        except ValueError as error:
-            # Such as an integer of thousands of digits, which Python will not read.
-            raise HistoryError(number, f"not valid JSON: {error}") from None
-        yield parse_event(number, data)
+        except ValueError:
+            # An integer of thousands of digits, which Python will not read.
+            raise HistoryError(
+                number,
+                "not valid JSON: it holds a number of more than "
+                f"{sys.get_int_max_str_digits():,} digits",
+            ) from None
+        event = parse_event(number, data)
+        yield dataclasses.replace(event, size=len(text))
+
+
+def _bounded(lines: Iterable[str]) -> Iterator[str]:
+    # Iterating a file reads a line whole, however long; readline() stops at a limit,
+    # one past the longest line taken, with room for its line end.
+    readline = getattr(lines, "readline", None)
+    if readline is None:
+        yield from lines
+        return
+    while text := readline(MAX_LINE_CHARS + 2):
+        yield text
 
 
 class _DuplicateKey(ValueError):
@@ -182,21 +236,24 @@ def import_history(
     *,
     held_cargos: int = HELD_CARGOS,
     events_per_save: int = EVENTS_PER_SAVE,
+    chars_per_save: int = CHARS_PER_SAVE,
     saved: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
     """Check and store *events* in one transaction, with their own timestamps."""
-    if held_cargos < 1 or events_per_save < 1:
+    if held_cargos < 1 or events_per_save < 1 or chars_per_save < 1:
         msg = "An import holds at least one cargo and saves at least one event."
         raise ValueError(msg)
     store = _DjangoStore.of(app)
     if store is None:
         # A recorder whose saves cannot share one transaction: every cargo stays in
         # memory for one save at the end, the only way to keep all or nothing.
-        importer = _Import(app, None, None, None, saved)
+        importer = _Import(app, None, None, None, None, saved)
         importer.add_all(events)
         return importer.summary
     with store.transaction():
-        importer = _Import(app, store, held_cargos, events_per_save, saved)
+        importer = _Import(
+            app, store, held_cargos, events_per_save, chars_per_save, saved
+        )
         importer.add_all(events)
     return importer.summary
 
@@ -210,12 +267,14 @@ class _Import:
         store: _DjangoStore | None,
         held_cargos: int | None,
         events_per_save: int | None,
+        chars_per_save: int | None,
         saved: Callable[[ImportSummary], None] | None,
     ) -> None:
         self.app = app
         self.store = store
         self.held_cargos = held_cargos
         self.events_per_save = events_per_save
+        self.chars_per_save = chars_per_save
         self.saved = saved
         self.summary = ImportSummary()
         self.now = check_instant(app.clock(), "time of the application's clock")
@@ -223,6 +282,9 @@ class _Import:
         self.held: OrderedDict[UUID, _Held] = OrderedDict()
         self.unsaved: dict[UUID, Cargo] = {}
         self.unsaved_events = 0
+        # The characters of the unsaved events' lines, by cargo and in all.
+        self.unsaved_sizes: dict[UUID, int] = {}
+        self.unsaved_chars = 0
         # The notification id of the import's first stored event, and whether any cargo
         # left memory: then the database counts the cargos continued.
         self.first_id: int | None = None
@@ -259,8 +321,13 @@ class _Import:
         held.line = event.line
         self.unsaved[event.tracking_id] = held.cargo
         self.unsaved_events += 1
+        sizes = self.unsaved_sizes
+        sizes[event.tracking_id] = sizes.get(event.tracking_id, 0) + event.size
+        self.unsaved_chars += event.size
         self.summary.events += 1
-        if self.events_per_save and self.unsaved_events >= self.events_per_save:
+        if (self.events_per_save and self.unsaved_events >= self.events_per_save) or (
+            self.chars_per_save and self.unsaved_chars >= self.chars_per_save
+        ):
             self.save()
 
     def save(self, tracking_ids: Iterable[UUID] | None = None) -> None:
@@ -280,6 +347,7 @@ class _Import:
         cache = self.app.repository.cache
         for cargo in cargos:
             del unsaved[cargo.id]
+            self.unsaved_chars -= self.unsaved_sizes.pop(cargo.id, 0)
             if cache is not None:
                 # The cache would keep every cargo of the file, and, should the
                 # import roll back, states the database never committed.
