@@ -7,8 +7,10 @@ import io
 import json
 import re
 import tracemalloc
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from uuid import UUID
 
 from django.core.management import call_command
@@ -19,17 +21,19 @@ from django.utils import translation
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing_django.models import SnapshotRecord, StoredEventRecord
 
+from cargotime import importer as importer_module
 from cargotime.application import BookingApplication, SearchableTimestampsApplication
 from cargotime.apps import get_application
 from cargotime.domain import Cargo
 from cargotime.importer import (
+    MAX_LINE_CHARS,
     HistoryError,
     ImportSummary,
     import_history,
     iter_json_lines,
 )
 from cargotime.models import EventTimestamp
-from tests.test_importer import ImportTestCase, booking, handling, routed
+from tests.test_importer import LEGS, ImportTestCase, booking, handling, routed
 
 
 def cargo(number: int) -> UUID:
@@ -310,3 +314,180 @@ class CommandOutputTests(ImportTestCase):
         with self.assertRaisesMessage(CommandError, "is not UTF-8 text"):
             self.run_import(str(path))
         assert nothing_stored()
+
+
+class HostileInputTests(ImportTestCase):
+    """What a file made to hurt, or a careless shell, does to the command."""
+
+    def assert_refused(self, path: str, message: str) -> CommandError:
+        with self.assertRaisesMessage(CommandError, message) as raised:
+            self.run_import(path)
+        error: CommandError = raised.exception
+        assert str(error).endswith("Nothing was imported."), error
+        assert nothing_stored()
+        return error
+
+    def test_a_line_without_an_end_is_refused_before_it_is_read_whole(self) -> None:
+        # Iterating the file read the line whole: a 100 MB line took 270 MB.
+        path = self.folder / "endless.jsonl"
+        with path.open("w", encoding="utf-8") as file:
+            file.write(json.dumps(booking(cargo(0))) + "\n")
+            file.write('{"tracking_id": "' + "a" * 3_000_000)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            self.assert_refused(
+                str(path),
+                "line 2: the line is longer than 10,000 characters, more than any "
+                "event needs",
+            )
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 1_000_000, peak
+
+    def test_the_python_api_refuses_a_long_line_from_a_file_or_a_list(self) -> None:
+        long = json.dumps({**booking(cargo(0)), "origin": "X" * MAX_LINE_CHARS})
+        text = io.StringIO(json.dumps(booking(cargo(1))) + "\n" + long + "\n")
+        sources: list[Iterable[str]] = [text, ["", long]]
+        for lines in sources:
+            with self.subTest(lines=type(lines).__name__):
+                with self.assertRaisesMessage(HistoryError, "line 2: the line is"):
+                    import_history(get_application(), iter_json_lines(lines))
+                assert nothing_stored()
+        # The longest line taken, with either line end.
+        line = json.dumps(routed(cargo(1), 1))
+        line += " " * (MAX_LINE_CHARS - len(line))
+        file = io.StringIO(json.dumps(booking(cargo(1))) + "\r\n" + line + "\r\n")
+        summary = import_history(get_application(), iter_json_lines(file))
+        assert summary.events == 2
+
+    def test_long_lines_are_saved_sooner_than_ten_thousand_events(self) -> None:
+        # Ten thousand routes of ten thousand characters each took 480 MB.
+        legs = [
+            {"origin": "NEWYORK", "destination": "NEWYORK", "voyage_number": f"W{n}"}
+            for n in range(100)
+        ]
+        route = {
+            "origin": "HONGKONG",
+            "destination": "STOCKHOLM",
+            "legs": [LEGS[0], *legs, LEGS[1]],
+        }
+        events = [booking(cargo(n), 0) for n in range(5)]
+        events += [
+            {**routed(cargo(n % 5), 1 + n // 5), "route": route} for n in range(40)
+        ]
+        size = len(json.dumps(events[-1]))
+        saves = Saves()
+        import_history(
+            get_application(),
+            iter_json_lines(lines_of(events)),
+            chars_per_save=5 * size,
+            saved=saves,
+        )
+        gaps = [b - a for a, b in zip([0, *saves.events], saves.events, strict=False)]
+        # The five short bookings, then a save every five routes.
+        assert gaps[0] == 10, saves.events
+        assert max(gaps[1:]) <= 5, saves.events
+        assert get_application().get_cargo(cargo(4)).version == 9
+
+    def test_a_long_value_is_quoted_in_part(self) -> None:
+        # The message quoted a 10 MB voyage number whole.
+        path = self.write(
+            booking(cargo(0), 0),
+            routed(cargo(0), 1),
+            handling(cargo(0), 2, "LOAD", "HONGKONG", "V" * 9_000),
+        )
+        error = self.assert_refused(str(path), "line 3: No leg of the cargo's route")
+        assert len(str(error)) < 700, len(str(error))
+        assert " [\u2026] " in str(error)
+
+    def test_a_byte_order_mark_is_utf8_text(self) -> None:
+        # Was "not valid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig)".
+        path = self.folder / "bom.jsonl"
+        path.write_bytes(
+            b"\xef\xbb\xbf" + json.dumps(booking(cargo(0))).encode() + b"\r\n"
+        )
+        output = self.run_import(str(path))
+        assert "Imported 1 event: booked 1 new cargo and continued 0." in output
+        # And a single event is no plural: was "1 cargo, 1 events in".
+        assert re.search(r"1 cargo, 1 event in [\d.]+ s", output), output
+
+    def test_json_errors_say_where_and_why_in_plain_words(self) -> None:
+        head = json.dumps(booking(cargo(0)))
+        for line, message in [
+            # Was "Invalid control character at." with no place.
+            (
+                head[:20] + "\x00" + head[20:],
+                "line 2: not valid JSON: Invalid control character at column 21.",
+            ),
+            ("\x00", "line 2: not valid JSON: Expecting value at column 1."),
+            # Was Python's advice to call sys.set_int_max_str_digits().
+            (
+                "9" * 5_000,
+                "line 2: not valid JSON: it holds a number of more than 4,300 digits.",
+            ),
+        ]:
+            with self.subTest(message=message):
+                self.assert_refused(self.write(booking(cargo(1)), line), message)
+
+    def test_standard_input_closed_is_said_so(self) -> None:
+        # Was a TypeError traceback: `manage.py import_cargo_history - <&-`.
+        with mock.patch("sys.stdin", None):
+            self.assert_refused("-", "Standard input is closed")
+
+    def test_a_reader_that_goes_away_neither_stops_nor_undoes_the_import(
+        self,
+    ) -> None:
+        # `import_cargo_history big.jsonl | head -1` rolled the import back, blaming
+        # the file: "Cannot read big.jsonl: Broken pipe."
+        class ClosedPipe(io.StringIO):
+            def write(self, text: str) -> int:
+                raise BrokenPipeError(32, "Broken pipe")
+
+        call_command(
+            "import_cargo_history", self.write(*history(1_500)), stdout=ClosedPipe()
+        )
+        assert StoredEventRecord.objects.count() == 3_000
+        call_command("timestamp_index", "check", stdout=io.StringIO())
+
+    def test_a_database_that_fails_is_said_so(self) -> None:
+        # Was a raw OperationalError traceback, such as SQLite's "database is locked".
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DROP TABLE " + connection.ops.quote_name(EventTimestamp._meta.db_table)
+            )
+        with self.assertRaisesMessage(
+            CommandError, ": the database failed ("
+        ) as raised:
+            self.run_import(self.write(*history(2)))
+        assert str(raised.exception).endswith("Nothing was imported.")
+        assert not StoredEventRecord.objects.exists()
+
+    def test_an_interrupted_import_stores_nothing_and_says_so(self) -> None:
+        # Ctrl-C was a traceback (nothing was stored: that held).
+        calls = 0
+        real = importer_module.parse_event
+
+        def interrupted(line: int, data: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == 2_500:
+                raise KeyboardInterrupt
+            return real(line, data)
+
+        with (
+            mock.patch.object(importer_module, "parse_event", interrupted),
+            self.assertRaisesMessage(
+                CommandError, "Interrupted. Nothing was imported."
+            ) as raised,
+        ):
+            self.run_import(self.write(*history(1_500)))
+        assert raised.exception.returncode == 130
+        assert nothing_stored()
+
+    def test_a_folder_or_a_missing_file_cannot_be_read(self) -> None:
+        with self.assertRaisesMessage(CommandError, "Is a directory."):
+            self.run_import(str(self.folder))
+        with self.assertRaisesMessage(CommandError, "No such file or directory."):
+            self.run_import(str(self.folder / "missing.jsonl"))

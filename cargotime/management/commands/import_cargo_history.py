@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
 import sys
 import time
 from argparse import ArgumentParser
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from cargotime.apps import get_application
 from cargotime.importer import (
@@ -57,28 +59,40 @@ class Command(BaseCommand):
         path: str = options["file"]
         verbosity: int = options["verbosity"]
         started = time.monotonic()
+        progress: Progress | None = None
         try:
             with _opened(path) as (lines, source):
-                progress = None
                 if verbosity and source is not None and source.total:
                     progress = Progress(
                         self.stdout, source.total, bar=_megabytes, line=_read
                     )
 
                 def saved(summary: ImportSummary) -> None:
-                    if progress is not None and source is not None:
-                        progress.show(source.count)
+                    nonlocal progress
+                    if (
+                        progress is not None
+                        and source is not None
+                        and not self._shown(progress.show, source.count)
+                    ):
+                        progress = None
 
                 summary = import_history(
                     get_application(), iter_json_lines(lines), saved=saved
                 )
                 if progress is not None:
-                    progress.show(progress.total, finished=True)
-                    progress.close()
-        except OSError as error:
+                    self._shown(progress.show, progress.total, finished=True)
+                    self._shown(progress.close)
+        except _Unreadable as error:
             raise CommandError(
                 _("Cannot read %(path)s: %(reason)s.")
-                % {"path": path, "reason": error.strerror}
+                % {"path": path, "reason": error.reason}
+            ) from None
+        except _StdinClosed:
+            raise CommandError(
+                _(
+                    "Standard input is closed: give a FILE, or send the lines to "
+                    "standard input. Nothing was imported."
+                )
             ) from None
         except UnicodeDecodeError:
             raise CommandError(
@@ -98,7 +112,35 @@ class Command(BaseCommand):
                 )
                 % {"path": path, "error": error}
             ) from None
-        self._summarize(summary, time.monotonic() - started)
+        except (DatabaseError, PersistenceError) as error:
+            # Such as SQLite's "database is locked", when another writer held it for
+            # longer than the timeout.
+            raise CommandError(
+                _("%(path)s: the database failed (%(error)s). Nothing was imported.")
+                % {"path": path, "error": str(error).strip()}
+            ) from None
+        except KeyboardInterrupt:
+            if progress is not None:
+                self._shown(progress.close)
+            raise CommandError(
+                _("Interrupted. Nothing was imported."), returncode=130
+            ) from None
+        self._shown(self._summarize, summary, time.monotonic() - started)
+
+    def _shown(self, show: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
+        """Call *show*; return False if nobody reads the output any more."""
+        # Output that cannot be written, such as a pipe into `head` that has closed,
+        # neither stops the import nor rolls it back.
+        try:
+            show(*args, **kwargs)
+        except OSError:
+            if getattr(self.stdout, "_out", None) is sys.stdout:
+                # As Python's documentation advises: what is left goes to /dev/null,
+                # so that the flush when Python exits does not fail too.
+                with contextlib.suppress(OSError, ValueError):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return False
+        return True
 
     def _summarize(self, summary: ImportSummary, seconds: float) -> None:
         events = ngettext(
@@ -122,7 +164,11 @@ class Command(BaseCommand):
         }
         rate = summary.events / seconds if seconds > 0 else 0.0
         self.stdout.write(
-            _("%(cargos)s, %(events)s events in %(seconds)s s: %(rate)s events/s.")
+            ngettext(
+                "%(cargos)s, %(events)s event in %(seconds)s s: %(rate)s events/s.",
+                "%(cargos)s, %(events)s events in %(seconds)s s: %(rate)s events/s.",
+                summary.events,
+            )
             % {
                 "cargos": cargos,
                 "events": _number(summary.events),
@@ -130,6 +176,18 @@ class Command(BaseCommand):
                 "rate": _number(round(rate)),
             }
         )
+
+
+class _Unreadable(Exception):
+    """The file cannot be opened or read; *reason* says why."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.reason = error.strerror or str(error)
+
+
+class _StdinClosed(Exception):
+    """The command was started with standard input closed."""
 
 
 class _Binary(Protocol):
@@ -150,7 +208,11 @@ class _Counted(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        size = self.raw.readinto(buffer) or 0
+        try:
+            size = self.raw.readinto(buffer) or 0
+        except OSError as error:
+            # Apart from an error writing the output, which is no fault of the file.
+            raise _Unreadable(error) from error
         self.count += size
         return size
 
@@ -159,6 +221,8 @@ class _Counted(io.RawIOBase):
 def _opened(path: str) -> Iterator[tuple[Iterator[str], _Counted | None]]:
     # Read as text, as open() would, through a counter of the bytes read.
     if path == "-":
+        if sys.stdin is None:
+            raise _StdinClosed
         binary: _Binary | None = getattr(sys.stdin, "buffer", None)
         if binary is None:
             # Standard input replaced by text (as in tests): nothing to count.
@@ -170,7 +234,11 @@ def _opened(path: str) -> Iterator[tuple[Iterator[str], _Counted | None]]:
             source,
         )
         return
-    with open(path, "rb", buffering=0) as raw:
+    try:
+        raw = open(path, "rb", buffering=0)  # noqa: SIM115 (closed just below)
+    except OSError as error:
+        raise _Unreadable(error) from None
+    with raw:
         source = _Counted(raw, _size(raw))
         with io.TextIOWrapper(io.BufferedReader(source), encoding="utf-8") as text:
             yield iter(text), source
