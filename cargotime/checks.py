@@ -250,11 +250,21 @@ def check_event_store_admin(
 def check_pooler(
     *, app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """Warn where the database behind a transaction pooler still prepares statements."""
+    """Warn where a database behind a transaction pooler still prepares statements."""
     options = conf.user_settings()
     if not isinstance(options, Mapping):
         return []
-    alias = options.get("DATABASE_ALIAS", conf.DEFAULTS["DATABASE_ALIAS"])
+    write = options.get("DATABASE_ALIAS", conf.DEFAULTS["DATABASE_ALIAS"])
+    read = options.get("READ_DATABASE_ALIAS") or write
+    # The recorder's statements run on both; dict.fromkeys keeps one of each.
+    return [
+        message
+        for alias in dict.fromkeys([write, read])
+        for message in _check_prepared_statements(alias)
+    ]
+
+
+def _check_prepared_statements(alias: Any) -> list[CheckMessage]:
     database = settings.DATABASES.get(alias) if isinstance(alias, str) else None
     if not database or _vendor(str(database.get("ENGINE") or "")) != "postgresql":
         return []

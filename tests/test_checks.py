@@ -244,3 +244,9 @@ class PoolerCheckTests(SimpleTestCase):
             assert check_pooler() == []
             with override_settings(CARGOTIME={"DATABASE_ALIAS": "other"}):
                 assert ids(check_pooler()) == ["cargotime.W003"]
+            # Time travel, the timeline and the Fleet read through the recorder there.
+            with override_settings(CARGOTIME={"READ_DATABASE_ALIAS": "other"}):
+                assert ids(check_pooler()) == ["cargotime.W003"]
+            both = {"DATABASE_ALIAS": "other", "READ_DATABASE_ALIAS": "other"}
+            with override_settings(CARGOTIME=both):
+                assert ids(check_pooler()) == ["cargotime.W003"]
