@@ -11,6 +11,7 @@ from uuid import UUID
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
+from django.utils.dateparse import parse_datetime
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing_django import factory as django_factory
 from eventsourcing_django.models import SnapshotRecord, StoredEventRecord
@@ -238,6 +239,110 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         )
         return self._select_stored_events(connection, statement, params, originator_id)
 
+    @errors
+    def select_visit(
+        self,
+        originator_id: UUID,
+        *,
+        timestamp: datetime | None = None,
+        version: int | None = None,
+        back: int = 0,
+        window: tuple[int, int] | None = None,
+        size: int,
+        snapshot: bool,
+    ) -> list[VisitRow]:
+        """Return, in one query, an aggregate at *timestamp* or *version* and its page.
+
+        The rows, in order: the history's first and last index rows (part 0), the
+        version at *timestamp* or *version* if there is one (1), the latest snapshot
+        at or before it less *back* versions (2, if *snapshot*), then the events
+        after that snapshot up to it, and those of the page (3) with their index
+        timestamps: the page after version *window[0]* up to *window[1]*, or else
+        the *size* events around it, full near the end.
+        """
+        connection = self._connection
+        connection.ensure_connection()
+        native = connection.features.has_native_uuid_field
+        params: dict[str, Any] = {
+            "id": originator_id if native else originator_id.hex,
+            "app": self.application_name,
+            "back": back,
+        }
+        if version is not None:
+            params["version"] = version
+        else:
+            assert timestamp is not None
+            # Before every instant a database holds: before every event too.
+            instant = _in_utc(timestamp) or datetime(1, 1, 2, tzinfo=UTC)
+            params["at"] = connection.ops.adapt_datetimefield_value(instant)
+        if window is not None:
+            params["low"], params["high"] = window
+        else:
+            params["half"], params["size"] = size // 2 + 1, size
+        statement = sql.select_visit(
+            self.model,
+            EventTimestamp,
+            self.snapshot_model if snapshot else None,
+            connection.vendor,
+            by_version=version is not None,
+            paged=window is not None,
+        )
+        cursor = self._cursor(connection)
+        try:
+            cursor.execute(self._statement(connection, statement), params)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        # SQLite hands back the index's text, naive UTC, through a UNION.
+        moment = _sqlite_instant if connection.vendor == "sqlite" else _same
+        return [
+            (
+                part,
+                number,
+                topic,
+                None if state is None else bytes(state),
+                None if at is None else moment(at),
+            )
+            for part, number, topic, state, at in rows
+        ]
+
+    @errors
+    def select_field_sources(
+        self, originator_id: UUID, version: int, values: Sequence[Any]
+    ) -> list[int | None] | None:
+        """Return, per state column, the last version up to *version* it differed.
+
+        *values* are the columns' values at *version*, in INDEX_COLUMNS' order; a
+        column that never differed gives None. None for the whole: some index row
+        holds no state yet (indexed before the index held states), so none can tell.
+        """
+        connection = self._connection
+        connection.ensure_connection()
+        native = connection.features.has_native_uuid_field
+        # The values the select list compares with, then the rows' key.
+        params: list[Any] = [
+            connection.ops.adapt_datetimefield_value(value)
+            if isinstance(value, datetime)
+            else value
+            for value in values
+            if value is not None
+        ]
+        params += [
+            self.application_name,
+            originator_id if native else originator_id.hex,
+            version,
+        ]
+        statement = sql.select_field_sources(
+            EventTimestamp, tuple(value is None for value in values)
+        )
+        cursor = self._cursor(connection)
+        try:
+            cursor.execute(self._statement(connection, statement), params)
+            stateless, *differs = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if stateless else differs
+
     def _select_stored_events(
         self,
         connection: BaseDatabaseWrapper,
@@ -289,6 +394,20 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         if connection.vendor == "sqlite" and not connection.queries_logged:
             return sql.qmark(statement)
         return statement
+
+
+# A row of select_visit(): part, version, topic, state, timestamp.
+VisitRow = tuple[int, int, str | None, bytes | None, datetime | None]
+
+
+def _sqlite_instant(value: datetime | str) -> datetime:
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    assert moment is not None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _same(value: datetime) -> datetime:
+    return value
 
 
 def _arrays(stored_events: Sequence[StoredEvent]) -> list[list[Any]]:

@@ -360,3 +360,114 @@ def fleet_changes(
 
 def _where(conditions: Sequence[str]) -> str:
     return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+@lru_cache(maxsize=32)
+def select_visit(
+    events: type[models.Model],
+    index: type[models.Model],
+    snapshots: type[models.Model] | None,
+    vendor: str,
+    *,
+    by_version: bool,
+    paged: bool,
+) -> str:
+    """Return the query of a visit: its history's ends, its replay and its page."""
+    # The span (the first and the last index row), the version shown, the latest
+    # snapshot at or before it (less %(back)s), the events after that snapshot up to
+    # it, and the timeline's page: each a probe of an index. Named parameters: app,
+    # id, back, then version (*by_version*) or at, then low and high (*paged*) or
+    # half and size. Rows: (part, originator_version, topic, state, timestamp), in
+    # the order of part (0 the span, 1 the version shown, 2 the snapshot, 3 the
+    # events, with their index rows' timestamps), then of version.
+    version, originator_id = quote("originator_version"), quote("originator_id")
+    application, timestamp = quote("application_name"), quote("timestamp")
+    of_aggregate = f"{application} = %(app)s AND {originator_id} = %(id)s"
+    ctes = [
+        f"head AS (SELECT {version} AS v, {timestamp} AS t FROM {table(index)} "
+        f"WHERE {of_aggregate} AND {version} = 1)",
+        f"latest AS (SELECT {version} AS v, {timestamp} AS t FROM {table(index)} "
+        f"WHERE {of_aggregate} ORDER BY {version} DESC LIMIT 1)",
+    ]
+    if by_version:
+        ctes.append(
+            f"at_version AS (SELECT {version} AS v FROM {table(events)} "
+            f"WHERE {of_aggregate} AND {version} = %(version)s)"
+        )
+    else:
+        ctes.append(
+            f"at_version AS (SELECT {version} AS v FROM {table(index)} "
+            f"WHERE {of_aggregate} AND {timestamp} <= %(at)s "
+            f"ORDER BY {timestamp} DESC, {version} DESC LIMIT 1)"
+        )
+    columns = names(("originator_version", "topic", "state"))
+    selects = []
+    after = "0"
+    if snapshots is not None:
+        ctes.append(
+            f"snapshot AS (SELECT {columns} FROM {table(snapshots)} "
+            f"WHERE {of_aggregate} "
+            f"AND {version} <= (SELECT v FROM at_version) - %(back)s "
+            f"ORDER BY {version} DESC LIMIT 1)"
+        )
+        selects.append(f"SELECT 2 AS part, {columns}, NULL FROM snapshot")
+        after = f"COALESCE((SELECT {version} FROM snapshot), 0)"
+    if not paged:
+        # The timeline's rule: the page centred on the version, full near the end.
+        ctes.append(
+            "page AS (SELECT CASE WHEN low < 0 THEN 0 ELSE low END AS low FROM "
+            "(SELECT CASE WHEN shown.v - %(half)s < latest.v - %(size)s "
+            "THEN shown.v - %(half)s ELSE latest.v - %(size)s END AS low "
+            "FROM at_version AS shown, latest) AS bounds)"
+        )
+    window = (
+        f"(e.{version} > %(low)s AND e.{version} <= %(high)s)"
+        if paged
+        else f"(e.{version} > (SELECT low FROM page) "
+        f"AND e.{version} <= (SELECT low FROM page) + %(size)s)"
+    )
+    # Each event with its index row's timestamp: what the timeline shows of an event
+    # it does not replay, without decoding it. An event with no index row (which
+    # `timestamp_index check` reports) has none.
+    joined = (
+        f"i.{application} = e.{application} AND i.{originator_id} = e.{originator_id} "
+        f"AND i.{version} = e.{version}"
+    )
+    selects.insert(
+        0,
+        f"SELECT 3 AS part, e.{version}, e.{quote('topic')}, e.{quote('state')}, "
+        f"i.{timestamp} FROM {table(events)} AS e LEFT JOIN {table(index)} AS i "
+        f"ON {joined} WHERE e.{application} = %(app)s AND e.{originator_id} = %(id)s "
+        f"AND ({window} OR (e.{version} > {after} "
+        f"AND e.{version} <= (SELECT v FROM at_version)))",
+    )
+    selects += [
+        "SELECT 0 AS part, v, NULL, NULL, t FROM head",
+        "SELECT 0 AS part, v, NULL, NULL, t FROM latest",
+        "SELECT 1 AS part, v, NULL, NULL, NULL FROM at_version",
+    ]
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)} ORDER BY part, 2"
+
+
+@lru_cache(maxsize=64)
+def select_field_sources(index: type[models.Model], nulls: tuple[bool, ...]) -> str:
+    """Return the query of the last version where each state column differed."""
+    # For each state column, the last version up to this one where it held another
+    # value than the one given (a NULL is a value here; *nulls* says which are); and
+    # first, how many rows hold no state at all. Positional parameters: the values
+    # that are not NULL, the application name, the id, the version.
+    version = quote("originator_version")
+    selects = [f"COUNT(*) FILTER (WHERE {quote('origin')} IS NULL)"]
+    for column, null in zip(STATE_COLUMNS, nulls, strict=True):
+        differs = (
+            f"{quote(column)} IS NOT NULL"
+            if null
+            else f"{quote(column)} <> %s OR {quote(column)} IS NULL"
+        )
+        selects.append(f"MAX({version}) FILTER (WHERE {differs})")
+    selected = ", ".join(selects)
+    return (
+        f"SELECT {selected} FROM {table(index)} "
+        f"WHERE {quote('application_name')} = %s AND {quote('originator_id')} = %s "
+        f"AND {version} <= %s"
+    )

@@ -333,8 +333,8 @@ FRAGMENTS = {
     "voyage",
     "columns",
     "mode",
-    # The admin's one-statement visit in cargotime/admin/visits.py.
-    "no_time",
+    # The one-statement visit of the admin, in cargotime/sql.py.
+    "joined",
     "window",
     "of_aggregate",
     "originator_id",

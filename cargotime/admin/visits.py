@@ -5,20 +5,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from django.db import connections, models
 from django.db.models import Q, Subquery
-from django.utils.dateparse import parse_datetime
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import CanMutateProtocol
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 from eventsourcing_django.recorders import DjangoApplicationRecorder
 
 from cargotime.admin.display import (
@@ -41,9 +38,7 @@ from cargotime.admin.timeline import (
 from cargotime.application import SearchableTimestampsApplication
 from cargotime.cargo_states import STATE_COLUMNS, state_values
 from cargotime.domain import Cargo
-from cargotime.models import EventTimestamp, database_alias
-from cargotime.persistence import SearchableTimestampsRecorder
-from cargotime.sql import names, quote, table
+from cargotime.persistence import SearchableTimestampsRecorder, VisitRow
 
 
 class TimeTravelError(Exception):
@@ -192,62 +187,18 @@ def _since_versions(
 ) -> dict[str, int] | None:
     # Each index column holds its value of today since one past the last version
     # (up to this one) where it held another: one aggregate reads them all.
-    values = dict(zip(STATE_COLUMNS, state_values(cargo), strict=True))
     recorder = app.recorder
     assert isinstance(recorder, SearchableTimestampsRecorder)
-    connection = connections[database_alias(app)]
-    connection.ensure_connection()
-    native = connection.features.has_native_uuid_field
-    # The values the select list compares with, then the rows' key.
-    params: list[Any] = []
-    for value in values.values():
-        if isinstance(value, datetime):
-            params.append(connection.ops.adapt_datetimefield_value(value))
-        elif value is not None:
-            params.append(value)
-    params += [
-        recorder.application_name,
-        tracking_id if native else tracking_id.hex,
-        cargo.version,
-    ]
-    statement = _since_statement(
-        EventTimestamp, tuple(value is None for value in values.values())
+    differs = recorder.select_field_sources(
+        tracking_id, cargo.version, state_values(cargo)
     )
-    cursor = recorder._cursor(connection)
-    try:
-        cursor.execute(recorder._statement(connection, statement), params)
-        stateless, *differs = cursor.fetchone()
-    finally:
-        cursor.close()
-    if stateless:
+    if differs is None:
         # Indexed before the index held states: no column can tell, until rebuilt.
         return None
     return {
         column: span.first_version if last is None else last + 1
-        for column, last in zip(values, differs, strict=True)
+        for column, last in zip(STATE_COLUMNS, differs, strict=True)
     }
-
-
-@lru_cache(maxsize=64)
-def _since_statement(index: type[models.Model], nulls: tuple[bool, ...]) -> str:
-    # For each state column, the last version up to this one where it held another
-    # value than the one given (a NULL is a value here); and whether any row holds
-    # no state at all. Positional parameters: the values not None, app, id, version.
-    version = quote("originator_version")
-    selects = [f"COUNT(*) FILTER (WHERE {quote('origin')} IS NULL)"]
-    for column, null in zip(STATE_COLUMNS, nulls, strict=True):
-        differs = (
-            f"{quote(column)} IS NOT NULL"
-            if null
-            else f"{quote(column)} <> %s OR {quote(column)} IS NULL"
-        )
-        selects.append(f"MAX({version}) FILTER (WHERE {differs})")
-    selected = ", ".join(selects)
-    return (
-        f"SELECT {selected} FROM {table(index)} "
-        f"WHERE {quote('application_name')} = %s AND {quote('originator_id')} = %s "
-        f"AND {version} <= %s"
-    )
 
 
 def _entries_with_plans(
@@ -376,47 +327,22 @@ def read_visit(
     """
     recorder = app.recorder
     assert isinstance(recorder, SearchableTimestampsRecorder)
-    connection = connections[database_alias(app)]
-    connection.ensure_connection()
-    native = connection.features.has_native_uuid_field
-    params: dict[str, Any] = {
-        "id": tracking_id if native else tracking_id.hex,
-        "app": recorder.application_name,
-        # The page wants the state before the event as well: a snapshot before it.
-        "back": 1 if with_changes else 0,
-    }
-    if version is not None:
-        params["version"] = version
-    else:
-        assert instant is not None
-        utc = _utc(instant)
-        if utc is None:
-            # Before every instant a database holds: before every event too.
-            params["at"] = connection.ops.adapt_datetimefield_value(
-                datetime(1, 1, 2, tzinfo=UTC)
-            )
-        else:
-            params["at"] = connection.ops.adapt_datetimefield_value(utc)
     if before is not None:
-        params["low"], params["high"] = before - 1 - size, before - 1
+        window: tuple[int, int] | None = (before - 1 - size, before - 1)
     elif after is not None:
-        params["low"], params["high"] = after, after + size
+        window = (after, after + size)
     else:
-        params["half"], params["size"] = size // 2 + 1, size
-    statement = _visit_statement(
-        recorder.model,
-        EventTimestamp,
-        recorder.snapshot_model if app.snapshots is not None else None,
-        connection.vendor,
-        by_version=version is not None,
-        paged=before is not None or after is not None,
+        window = None
+    rows = recorder.select_visit(
+        tracking_id,
+        timestamp=instant,
+        version=version,
+        # The page wants the state before the event as well: a snapshot before it.
+        back=1 if with_changes else 0,
+        window=window,
+        size=size,
+        snapshot=app.snapshots is not None,
     )
-    cursor = recorder._cursor(connection)
-    try:
-        cursor.execute(recorder._statement(connection, statement), params)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
     return _visit_from_rows(
         app,
         tracking_id,
@@ -427,103 +353,18 @@ def read_visit(
         after=after,
         before=before,
         size=size,
-        sqlite=connection.vendor == "sqlite",
-        entry=to_entry if words else _entry_in_words_when_read,
+        words=words,
     )
-
-
-def _utc(instant: datetime) -> datetime | None:
-    try:
-        return instant.astimezone(UTC)
-    except OverflowError:
-        # Past either end once in UTC: after every event, or before every one.
-        return None if instant.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 # Rows of the statement: (part, version, topic, state, timestamp).
 _SPAN, _AT, _SNAPSHOT, _EVENT = 0, 1, 2, 3
 
 
-@lru_cache(maxsize=32)
-def _visit_statement(
-    events: type[models.Model],
-    index: type[models.Model],
-    snapshots: type[models.Model] | None,
-    vendor: str,
-    *,
-    by_version: bool,
-    paged: bool,
-) -> str:
-    # The span (the first and the last index row), the version shown, the latest
-    # snapshot at or before it (less %(back)s), the events after that snapshot up to
-    # it, and the timeline's page: each a probe of an index.
-    version, originator_id = quote("originator_version"), quote("originator_id")
-    application, timestamp = quote("application_name"), quote("timestamp")
-    of_aggregate = f"{application} = %(app)s AND {originator_id} = %(id)s"
-    ctes = [
-        f"head AS (SELECT {version} AS v, {timestamp} AS t FROM {table(index)} "
-        f"WHERE {of_aggregate} AND {version} = 1)",
-        f"latest AS (SELECT {version} AS v, {timestamp} AS t FROM {table(index)} "
-        f"WHERE {of_aggregate} ORDER BY {version} DESC LIMIT 1)",
-    ]
-    if by_version:
-        ctes.append(
-            f"at_version AS (SELECT {version} AS v FROM {table(events)} "
-            f"WHERE {of_aggregate} AND {version} = %(version)s)"
-        )
-    else:
-        ctes.append(
-            f"at_version AS (SELECT {version} AS v FROM {table(index)} "
-            f"WHERE {of_aggregate} AND {timestamp} <= %(at)s "
-            f"ORDER BY {timestamp} DESC, {version} DESC LIMIT 1)"
-        )
-    columns = names(("originator_version", "topic", "state"))
-    # PostgreSQL types a UNION's NULL columns from the branches before: the first
-    # branch, the events, names the type of its NULL timestamp.
-    no_time = "CAST(NULL AS timestamptz)" if vendor == "postgresql" else "NULL"
-    selects = []
-    after = "0"
-    if snapshots is not None:
-        ctes.append(
-            f"snapshot AS (SELECT {columns} FROM {table(snapshots)} "
-            f"WHERE {of_aggregate} "
-            f"AND {version} <= (SELECT v FROM at_version) - %(back)s "
-            f"ORDER BY {version} DESC LIMIT 1)"
-        )
-        selects.append(f"SELECT 2 AS part, {columns}, NULL FROM snapshot")
-        after = f"COALESCE((SELECT {version} FROM snapshot), 0)"
-    if not paged:
-        # read_page()'s rule: the page centred on the version, full near the end.
-        ctes.append(
-            "page AS (SELECT CASE WHEN low < 0 THEN 0 ELSE low END AS low FROM "
-            "(SELECT CASE WHEN shown.v - %(half)s < latest.v - %(size)s "
-            "THEN shown.v - %(half)s ELSE latest.v - %(size)s END AS low "
-            "FROM at_version AS shown, latest) AS bounds)"
-        )
-    window = (
-        f"({version} > %(low)s AND {version} <= %(high)s)"
-        if paged
-        else f"({version} > (SELECT low FROM page) "
-        f"AND {version} <= (SELECT low FROM page) + %(size)s)"
-    )
-    selects.insert(
-        0,
-        f"SELECT 3 AS part, {columns}, {no_time} FROM {table(events)} "
-        f"WHERE {of_aggregate} AND ({window} OR ({version} > {after} "
-        f"AND {version} <= (SELECT v FROM at_version)))",
-    )
-    selects += [
-        "SELECT 0 AS part, v, NULL, NULL, t FROM head",
-        "SELECT 0 AS part, v, NULL, NULL, t FROM latest",
-        "SELECT 1 AS part, v, NULL, NULL, NULL FROM at_version",
-    ]
-    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)} ORDER BY part, 2"
-
-
 def _visit_from_rows(
     app: SearchableTimestampsApplication,
     tracking_id: UUID,
-    rows: list[tuple[Any, ...]],
+    rows: list[VisitRow],
     *,
     instant: datetime | None,
     version: int | None,
@@ -531,29 +372,33 @@ def _visit_from_rows(
     after: int | None,
     before: int | None,
     size: int,
-    sqlite: bool,
-    entry: Callable[[Any], Entry],
+    words: bool,
 ) -> tuple[Visit, Page]:
     ends: list[tuple[int, datetime]] = []
     shown: int | None = None
     snapshot: StoredEvent | None = None
     stored: dict[int, StoredEvent] = {}
+    indexed: dict[int, datetime] = {}
     for part, number, topic, state, moment in rows:
         if part == _SPAN:
-            ends.append((number, _instant(moment) if sqlite else moment))
+            assert moment is not None
+            ends.append((number, moment))
         elif part == _AT:
             shown = number
         else:
+            assert topic is not None and state is not None
             record = StoredEvent(
                 originator_id=tracking_id,
                 originator_version=number,
                 topic=topic,
-                state=bytes(state),
+                state=state,
             )
             if part == _SNAPSHOT:
                 snapshot = record
             else:
                 stored[number] = record
+                if moment is not None:
+                    indexed[number] = moment
     if not ends:
         msg = _("No cargo has the tracking ID %(tracking_id)s.") % {
             "tracking_id": tracking_id
@@ -592,9 +437,25 @@ def _visit_from_rows(
         cargo = _mutate(event_at(number), cargo)
     if cargo is None or cargo.version != shown or shown not in stored:
         raise UnknownVersion(_no_event(tracking_id, shown))
-    event = entry(event_at(shown))
+    entry: Callable[[int], Entry]
+    if words:
+
+        def entry(number: int) -> Entry:
+            return to_entry(event_at(number))
+
+    else:
+
+        def entry(number: int) -> Entry:
+            # What the JSON reads of an event it did not replay, the index row and
+            # the topic tell: decoding it would cost more than the rest of it.
+            moment = indexed.get(number)
+            if number in decoded or moment is None:
+                return _entry_in_words_when_read(event_at(number))
+            return _undecoded_entry(app, stored[number], moment)
+
+    event = entry(shown)
     page = _page(
-        lambda number: entry(event_at(number)),
+        entry,
         stored,
         span,
         shown,
@@ -649,6 +510,30 @@ _phrase_when_read = lazy(describe_event, str)
 _title_when_read = lazy(event_title, str)
 
 
+def _describe_stored(app: SearchableTimestampsApplication, stored: StoredEvent) -> str:
+    return describe_event(app.mapper.to_domain_event(stored))
+
+
+def _title_stored(app: SearchableTimestampsApplication, stored: StoredEvent) -> str:
+    return event_title(app.mapper.to_domain_event(stored))
+
+
+_stored_phrase_when_read = lazy(_describe_stored, str)
+_stored_title_when_read = lazy(_title_stored, str)
+
+
+def _undecoded_entry(
+    app: SearchableTimestampsApplication, stored: StoredEvent, timestamp: datetime
+) -> Entry:
+    return Entry(
+        version=stored.originator_version,
+        timestamp=timestamp,
+        name=resolve_topic(stored.topic).__name__,
+        phrase=_stored_phrase_when_read(app, stored),
+        title=_stored_title_when_read(app, stored),
+    )
+
+
 def _entry_in_words_when_read(event: Any) -> Entry:
     return Entry(
         version=event.originator_version,
@@ -661,13 +546,6 @@ def _entry_in_words_when_read(event: Any) -> Entry:
 
 def _mutate(event: Any, cargo: Cargo | None) -> Cargo:
     return cast(Cargo, cast(CanMutateProtocol[Cargo], event).mutate(cargo))
-
-
-def _instant(value: datetime | str) -> datetime:
-    # SQLite hands back the index's text, naive UTC, through a UNION.
-    moment = parse_datetime(value) if isinstance(value, str) else value
-    assert moment is not None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _no_version(tracking_id: UUID, version: int, span: Span) -> str:
