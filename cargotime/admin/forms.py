@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -172,6 +173,30 @@ class TimeTravelForm(ShowsInstants, forms.Form):
     def only_compare_is_wrong(self) -> bool:
         """Return whether the compare instant is the form's one mistake."""
         return set(self.errors) == {"compare_at"}
+
+
+def clean_query(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Return what TimeTravelForm cleans *data* to, or None if it finds an error.
+
+    The same fields check the same values, without building a form and copying
+    its widgets: what an answer that renders no form needs. On None, the form says
+    what is wrong.
+    """
+    cleaned = {}
+    for name, field in TimeTravelForm.base_fields.items():
+        # As the fields' widgets read a query: its last value, or None.
+        try:
+            cleaned[name] = field.clean(data.get(name))
+        except ValidationError:
+            return None
+    if (
+        (cleaned["version"] is not None and (data.get("at") or "").strip())
+        or (cleaned["events_after"] is not None and cleaned["events_before"])
+        or (not cleaned["tracking_id"] and TimeTravelForm.wants_cargo(cleaned))
+    ):
+        # TimeTravelForm.clean()'s errors.
+        return None
+    return cleaned
 
 
 class CargoSearchForm(forms.Form):

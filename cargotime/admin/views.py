@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from cargotime.admin.display import Field, cargo_fields, place_name
 from cargotime.admin.forbidden import forbidden
-from cargotime.admin.forms import CargoSearchForm, TimeTravelForm
+from cargotime.admin.forms import CargoSearchForm, TimeTravelForm, clean_query
 from cargotime.admin.json_state import cargo_as_json
 from cargotime.admin.picker import (
     CARGOS_PER_PAGE,
@@ -104,7 +104,12 @@ class TimeTravelView:
         # primary had written by now; otherwise the primary does.
         self.app = read_application()
         if self.json and self.request.GET.get("tracking_id"):
-            # A cargo's JSON is read in one statement: a snapshot of its own.
+            # A cargo's JSON is read in one statement: a snapshot of its own. It
+            # renders no form: the form's fields check the query, and only where
+            # they find an error does the form itself say what it is.
+            data = clean_query(self.request.GET)
+            if data is not None and data["tracking_id"] is not None:
+                return self.travel_json(data, data["tracking_id"])
             return self.answer()
         # Every read of one answer sees one snapshot: a save landing between two
         # of them cannot make the page say "version 9 of 8".
@@ -131,7 +136,36 @@ class TimeTravelView:
             return self.pick(form)
         return self.travel(form, tracking_id)
 
+    def travel_json(
+        self, data: Mapping[str, Any], tracking_id: UUID
+    ) -> HttpResponseBase:
+        version: int | None = data.get("version")
+        instant: datetime | None = data.get("at")
+        if version is None and instant is None:
+            instant = timezone.now()
+        try:
+            current, timeline = read_visit(
+                self.app,
+                tracking_id,
+                instant=instant,
+                version=version,
+                with_changes=False,
+                after=data.get("events_after"),
+                before=data.get("events_before"),
+                words=False,
+            )
+        except NotYetBooked as error:
+            assert instant is not None
+            return self.json_error(
+                404, self.not_yet_booked_message(tracking_id, instant, error)
+            )
+        except TimeTravelError as error:
+            return self.json_error(404, str(error))
+        return self.json_state(current, timeline)
+
     def travel(self, form: TimeTravelForm, tracking_id: UUID) -> HttpResponseBase:
+        if self.json:
+            return self.travel_json(form.cleaned_data, tracking_id)
         data = form.cleaned_data
         version: int | None = data.get("version")
         instant: datetime | None = data.get("at")
@@ -145,18 +179,14 @@ class TimeTravelView:
                 tracking_id,
                 instant=instant,
                 version=version,
-                with_changes=not self.json,
                 after=data.get("events_after"),
                 before=data.get("events_before"),
-                words=not self.json,
             )
         except NotYetBooked as error:
             assert instant is not None
             return self.not_yet_booked(form, tracking_id, instant, error)
         except TimeTravelError as error:
             return self.not_found(form, str(error))
-        if self.json:
-            return self.json_state(current, timeline)
         other: datetime | None = data.get("compare_at")
         comparison = compare(app, current, other) if other else None
         typed_at = str(form.data.get("at") or "").strip()
@@ -292,16 +322,7 @@ class TimeTravelView:
         error: NotYetBooked,
     ) -> HttpResponse:
         booked = error.span.first_timestamp
-        message = _(
-            "Cargo %(tracking_id)s did not exist yet at %(instant)s "
-            "(%(instant_utc)s). It was booked at %(booked)s (%(booked_utc)s)."
-        ) % {
-            "tracking_id": tracking_id,
-            "instant": format_instant(instant, self.zone),
-            "instant_utc": format_instant(instant, UTC),
-            "booked": format_instant(booked, self.zone),
-            "booked_utc": format_instant(booked, UTC),
-        }
+        message = self.not_yet_booked_message(tracking_id, instant, error)
         if self.json:
             return self.json_error(404, message)
         if format_instant(instant, self.zone) == format_instant(instant, UTC):
@@ -323,6 +344,21 @@ class TimeTravelView:
             ),
             at_value=form.data.get("at", ""),
         )
+
+    def not_yet_booked_message(
+        self, tracking_id: UUID, instant: datetime, error: NotYetBooked
+    ) -> str:
+        booked = error.span.first_timestamp
+        return _(
+            "Cargo %(tracking_id)s did not exist yet at %(instant)s "
+            "(%(instant_utc)s). It was booked at %(booked)s (%(booked_utc)s)."
+        ) % {
+            "tracking_id": tracking_id,
+            "instant": format_instant(instant, self.zone),
+            "instant_utc": format_instant(instant, UTC),
+            "booked": format_instant(booked, self.zone),
+            "booked_utc": format_instant(booked, UTC),
+        }
 
     def json_state(self, current: Visit, timeline: Page) -> JsonResponse:
         response = JsonResponse(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+from django.http import QueryDict
 from django.test import SimpleTestCase, override_settings
 
-from cargotime.admin.forms import CargoSearchForm, TimeTravelForm
+from cargotime.admin.forms import CargoSearchForm, TimeTravelForm, clean_query
 from cargotime.application import tracking_id_prefix
 
 TRACKING_ID = "3f2a9c1e-4b7d-4e8a-9c1f-2d3e4f5a6b7c"
@@ -93,6 +94,53 @@ class TestTimeTravelForm(SimpleTestCase):
         assert str(form.errors["tracking_id"][0]).startswith(
             "Enter a valid tracking ID"
         )
+
+
+class TestCleanQuery(SimpleTestCase):
+    QUERIES = [
+        "",
+        f"tracking_id={TRACKING_ID}&format=json",
+        f"tracking_id={TRACKING_ID}&at=2024-03-01+17:00&format=json",
+        f"tracking_id={TRACKING_ID}&at=2024-03-01T08:00%2B09:00&format=json",
+        f"tracking_id={TRACKING_ID}&at=now&format=json",
+        f"tracking_id={TRACKING_ID}&version=3&format=json",
+        f"tracking_id={TRACKING_ID}&version=3&events_after=2&format=json",
+        f"tracking_id={TRACKING_ID}&events_before=9&at=&format=json",
+        f"tracking_id=%20{TRACKING_ID.upper()}%20&format=json&extra=1",
+        # The last of repeated values counts, as for the form.
+        f"tracking_id=nope&tracking_id={TRACKING_ID}&format=json",
+        f"tracking_id={TRACKING_ID}&tracking_id=nope&format=json",
+        f"tracking_id={TRACKING_ID}&at=2024-03-01&version=3&format=json",
+        f"tracking_id={TRACKING_ID}&events_after=1&events_before=9&format=json",
+        f"tracking_id={TRACKING_ID}&events_after=0&events_before=0&format=json",
+        f"tracking_id={TRACKING_ID}&version=0&format=json",
+        f"tracking_id={TRACKING_ID}&version={2**63}&format=json",
+        f"tracking_id={TRACKING_ID}&at=10000-01-01&format=json",
+        f"tracking_id={TRACKING_ID}&at=yesterday&format=json",
+        f"tracking_id={TRACKING_ID}&format=xml",
+        f"tracking_id={TRACKING_ID[:8]}&format=json",
+        f"tracking_id={TRACKING_ID}&compare_at=bad&format=json",
+        "format=json",
+        "version=2",
+        "at=2024-03-01",
+    ]
+
+    @override_settings(TIME_ZONE="Asia/Tokyo")
+    def test_cleans_as_the_form_does_or_leaves_it_to_the_form(self) -> None:
+        for query in self.QUERIES:
+            with self.subTest(query=query):
+                data = QueryDict(query)
+                form = TimeTravelForm(data)
+                valid = form.is_valid()
+                cleaned = clean_query(data)
+                if valid:
+                    assert cleaned is not None
+                    if "at=now" in query:
+                        # Each read "now" when it cleaned it: the query later.
+                        assert cleaned.pop("at") >= form.cleaned_data.pop("at")
+                    assert cleaned == form.cleaned_data
+                else:
+                    assert cleaned is None
 
 
 class TestCargoSearchForm(SimpleTestCase):
