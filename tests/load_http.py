@@ -653,6 +653,11 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
     print(table(results))
     for result in results:
+        statuses = ", ".join(
+            f"{count:,} × {status or 'no answer'}"
+            for status, count in sorted(result.statuses.items())
+        )
+        print(f"{result.mode}: answers by status: {statuses or 'none'}.")
         if result.replica_scans is not None:
             print(
                 f"{result.mode}: the replica ran {result.replica_scans:,} table and "
