@@ -20,16 +20,53 @@ def consistent_read(using: str) -> Iterator[None]:
     elif connection.vendor == "sqlite":
         with _deferred(connection), transaction.atomic(using=using):
             yield
+    elif connection.vendor == "postgresql":
+        # The first read takes the snapshot that every later read of the block sees,
+        # whatever commits in between.
+        with _begin_repeatable_read_only(connection):
+            yield
     else:
         with transaction.atomic(using=using):
-            if connection.vendor == "postgresql":
-                # Before any query: the first read takes the snapshot that every
-                # later read of the block sees, whatever commits in between.
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-                    )
             yield
+
+
+@contextmanager
+def _begin_repeatable_read_only(connection: Any) -> Iterator[None]:
+    # psycopg 3 writes the isolation level and READ ONLY into the BEGIN it sends with
+    # the first query: no round trip of its own for a SET TRANSACTION. That holds
+    # behind a pooler in transaction mode too: the BEGIN is the transaction's own.
+    # The driver's settings are the connection's, so they are put back after it.
+    connection.ensure_connection()
+    raw = connection.connection
+    if not _is_psycopg3(raw):
+        with transaction.atomic(using=connection.alias):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                )
+            yield
+        return
+    import psycopg
+
+    level, read_only = raw.isolation_level, raw.read_only
+    raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    raw.read_only = True
+    try:
+        with transaction.atomic(using=connection.alias):
+            yield
+    finally:
+        # The transaction has ended (committed or rolled back); a connection that
+        # broke on the way and was closed takes its settings with it.
+        if not raw.closed:
+            raw.isolation_level, raw.read_only = level, read_only
+
+
+def _is_psycopg3(raw: Any) -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(raw, psycopg.Connection)
 
 
 @contextmanager

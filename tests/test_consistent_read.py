@@ -232,15 +232,22 @@ class SnapshotTests(TransactionTestCase):
         with CaptureQueriesContext(connection) as queries, consistent_read("default"):
             assert EventTimestamp.objects.count() == 8
             if connection.vendor == "postgresql":
+                assert self.transaction_state() == (True, "repeatable read", "on")
                 with self.assertRaisesMessage(DatabaseError, "read-only"):
                     EventTimestamp.objects.filter(pk=0).delete()
         statements = [query["sql"] for query in queries]
         if connection.vendor == "postgresql":
-            # psycopg logs the BEGIN it sends; the SET must come before any read.
+            # psycopg's BEGIN carries the isolation level and READ ONLY: no SET
+            # TRANSACTION costs a round trip of its own, and the first read is the
+            # first statement after it.
             assert statements[:2] == [
                 "BEGIN",
-                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                'SELECT COUNT(*) AS "__count" FROM "cargotime_eventtimestamp"',
             ]
+            assert not any("SET TRANSACTION" in sql for sql in statements)
+            # The connection's own settings are back for what runs after.
+            assert self.transaction_state() == (False, "read committed", "off")
+            EventTimestamp.objects.filter(pk=0).delete()
         else:
             # SQLite has no read-only transactions. The settings' IMMEDIATE mode
             # would take the write lock at BEGIN: reads begin a DEFERRED one. This
