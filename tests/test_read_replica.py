@@ -342,17 +342,9 @@ class StreamingReplicaTests(ReplicaAlias):
 
     def setUp(self) -> None:
         self.clock = ManualClock(LONG_AGO)
-        self.enterContext(
-            override_settings(
-                CARGOTIME={
-                    "DATABASE_ALIAS": PRIMARY,
-                    "READ_DATABASE_ALIAS": REPLICA,
-                    # Short: a paused replica makes each read wait this long.
-                    "READ_REPLICA_MAX_WAIT": 0.05,
-                    "CLOCK": self.clock,
-                }
-            )
-        )
+        # Long: a replica that lags behind the primary's own background writes by
+        # more than a moment would otherwise leave a read to the primary.
+        self.enterContext(self.reading(wait=60))
         self.client.force_login(User.objects.create_superuser("boss", password="x"))
         self.app = get_application()
         assert database_alias(self.app) == PRIMARY
@@ -360,6 +352,17 @@ class StreamingReplicaTests(ReplicaAlias):
             Location.HONGKONG, Location.STOCKHOLM, DEADLINE
         )
         wait_for_replay()
+
+    def reading(self, *, wait: float) -> override_settings:
+        """Write to the primary, and read the replica after at most *wait* seconds."""
+        return override_settings(
+            CARGOTIME={
+                "DATABASE_ALIAS": PRIMARY,
+                "READ_DATABASE_ALIAS": REPLICA,
+                "READ_REPLICA_MAX_WAIT": wait,
+                "CLOCK": self.clock,
+            }
+        )
 
     def pause_replay(self) -> None:
         with connections[REPLICA].cursor() as cursor:
@@ -463,7 +466,8 @@ class StreamingReplicaTests(ReplicaAlias):
 
     def test_a_paused_replica_leaves_new_events_to_the_primary(self) -> None:
         booked = self.write_while_paused()
-        with self.assertNoLogs(WARNINGS):
+        # Short: while paused, every read waits this long before the primary serves.
+        with self.reading(wait=0.05), self.assertNoLogs(WARNINGS):
             self.assert_everything_shows(booked, PRIMARY)
 
         # Once the replica has replayed them, it serves the same answers.
@@ -473,24 +477,17 @@ class StreamingReplicaTests(ReplicaAlias):
 
     def test_a_replica_that_catches_up_within_the_wait_serves_the_read(self) -> None:
         booked = self.write_while_paused()
-        with override_settings(
-            CARGOTIME={
-                "DATABASE_ALIAS": PRIMARY,
-                "READ_DATABASE_ALIAS": REPLICA,
-                "READ_REPLICA_MAX_WAIT": 60,
-                "CLOCK": self.clock,
-            }
-        ):
-            # Resumed as the read waits, or before it looks: the replica serves.
-            self.resume_replay()
-            answer, servers = self.served_by(self.fleet_json)
+        # Resumed as the read waits, or before it looks: the replica serves.
+        self.resume_replay()
+        answer, servers = self.served_by(self.fleet_json)
         assert str(booked) in {cargo["tracking_id"] for cargo in answer["cargos"]}
         assert servers == {REPLICA}
 
     def test_the_replica_connection_is_left_outside_a_transaction(self) -> None:
         self.pause_replay()
         self.app.change_destination(self.tracking_id, Location.AUMEL)
-        assert read_alias() == PRIMARY
+        with self.reading(wait=0.05):
+            assert read_alias() == PRIMARY
         # It looked at the replica, and left no transaction open there.
         assert not connections[REPLICA].in_atomic_block
         status = connections[REPLICA].connection.info.transaction_status
