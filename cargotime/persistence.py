@@ -308,40 +308,68 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
 
     @errors
     def select_field_sources(
-        self, originator_id: UUID, version: int, values: Sequence[Any]
-    ) -> list[int | None] | None:
-        """Return, per state column, the last version up to *version* it differed.
+        self,
+        originator_id: UUID,
+        version: int,
+        values: Sequence[Any],
+        *,
+        first_version: int,
+        topics: Sequence[str],
+    ) -> tuple[list[int | None], list[StoredEvent]] | None:
+        """Return, in one query, where each state column's value at *version* came from.
 
-        *values* are the columns' values at *version*, in INDEX_COLUMNS' order; a
-        column that never differed gives None. None for the whole: some index row
-        holds no state yet (indexed before the index held states), so none can tell.
+        *values* are the columns' values at *version*, in STATE_COLUMNS' order. For
+        each column, the last version up to *version* where it held another value
+        (None: never); and the stored events one past those versions, at
+        *first_version*, and the latest up to *version* with one of *topics*. None
+        where some index row holds no state yet (indexed before the index held
+        states): then no column can tell.
         """
         connection = self._connection
         connection.ensure_connection()
         native = connection.features.has_native_uuid_field
-        # The values the select list compares with, then the rows' key.
-        params: list[Any] = [
-            connection.ops.adapt_datetimefield_value(value)
-            if isinstance(value, datetime)
-            else value
-            for value in values
-            if value is not None
-        ]
-        params += [
-            self.application_name,
-            originator_id if native else originator_id.hex,
-            version,
-        ]
+        params: dict[str, Any] = {
+            "app": self.application_name,
+            "id": originator_id if native else originator_id.hex,
+            "version": version,
+            "first": first_version,
+        }
+        for position, value in enumerate(values):
+            if value is not None:
+                params[f"v{position}"] = (
+                    connection.ops.adapt_datetimefield_value(value)
+                    if isinstance(value, datetime)
+                    else value
+                )
+        for position, topic in enumerate(topics):
+            params[f"plan{position}"] = topic
         statement = sql.select_field_sources(
-            EventTimestamp, tuple(value is None for value in values)
+            self.model,
+            EventTimestamp,
+            tuple(value is None for value in values),
+            len(topics),
         )
         cursor = self._cursor(connection)
         try:
             cursor.execute(self._statement(connection, statement), params)
-            stateless, *differs = cursor.fetchone()
+            rows = cursor.fetchall()
         finally:
             cursor.close()
-        return None if stateless else differs
+        (_, _, stateless, _, _), *rest = rows
+        if stateless:
+            return None
+        last = [number for part, _, number, _, _ in rest if part == 0]
+        events = [
+            StoredEvent(
+                originator_id=originator_id,
+                originator_version=number,
+                topic=topic,
+                state=bytes(state),
+            )
+            for part, _, number, topic, state in rest
+            if part == 1
+        ]
+        return last, events
 
     def _select_stored_events(
         self,

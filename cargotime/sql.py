@@ -450,24 +450,62 @@ def select_visit(
 
 
 @lru_cache(maxsize=64)
-def select_field_sources(index: type[models.Model], nulls: tuple[bool, ...]) -> str:
-    """Return the query of the last version where each state column differed."""
-    # For each state column, the last version up to this one where it held another
-    # value than the one given (a NULL is a value here; *nulls* says which are); and
-    # first, how many rows hold no state at all. Positional parameters: the values
-    # that are not NULL, the application name, the id, the version.
-    version = quote("originator_version")
-    selects = [f"COUNT(*) FILTER (WHERE {quote('origin')} IS NULL)"]
-    for column, null in zip(STATE_COLUMNS, nulls, strict=True):
+def select_field_sources(
+    events: type[models.Model],
+    index: type[models.Model],
+    nulls: tuple[bool, ...],
+    plans: int,
+) -> str:
+    """Return the query of where each state column's value came from, with events."""
+    # For each state column, the last version up to %(version)s where it held
+    # another value than the one given (a NULL is a value here; *nulls* says which
+    # are): rows (0, the column's position, that version or NULL, NULL, NULL), and
+    # how many rows hold no state at all at position -1. Then, unless some row holds
+    # none, the events one past those versions, the first %(first)s, and the latest
+    # up to %(version)s whose topic is one of *plans* parameters plan0…: rows (1, 0,
+    # version, topic, state). Named parameters: app, id, version, first, v0… (the
+    # values that are not NULL, by the column's position), plan0….
+    version, originator_id = quote("originator_version"), quote("originator_id")
+    application, topic = quote("application_name"), quote("topic")
+    of_aggregate = f"{application} = %(app)s AND {originator_id} = %(id)s"
+    aliases = [f"c{position}" for position in range(len(nulls))]
+    values = [f"%(v{position})s" for position in range(len(nulls))]
+    aggregates = [f"COUNT(*) FILTER (WHERE {quote('origin')} IS NULL) AS stateless"]
+    for column, null, alias, value in zip(
+        STATE_COLUMNS, nulls, aliases, values, strict=True
+    ):
         differs = (
             f"{quote(column)} IS NOT NULL"
             if null
-            else f"{quote(column)} <> %s OR {quote(column)} IS NULL"
+            else f"{quote(column)} <> {value} OR {quote(column)} IS NULL"
         )
-        selects.append(f"MAX({version}) FILTER (WHERE {differs})")
-    selected = ", ".join(selects)
+        aggregates.append(f"MAX({version}) FILTER (WHERE {differs}) AS {alias}")
+    selected = ", ".join(aggregates)
+    # Each as a row of its own, in the columns' order.
+    selects = [
+        f"SELECT 0 AS part, {position} AS k, {alias} AS v, NULL, NULL FROM since"
+        for position, alias in enumerate(aliases)
+    ]
+    # One past each: a probe of the events' key, each.
+    named = ", ".join(f"(SELECT {alias} FROM since) + 1" for alias in aliases)
+    topics = ", ".join(f"%(plan{position})s" for position in range(plans)) or "NULL"
+    ctes = [
+        f"since AS (SELECT {selected} FROM {table(index)} "
+        f"WHERE {of_aggregate} AND {version} <= %(version)s)",
+        f"plan AS (SELECT {version} AS v FROM {table(events)} "
+        f"WHERE {of_aggregate} AND {version} <= %(version)s AND {topic} IN ({topics}) "
+        f"ORDER BY {version} DESC LIMIT 1)",
+    ]
+    # The events first: PostgreSQL types a UNION's NULL columns from the branches
+    # before them.
     return (
-        f"SELECT {selected} FROM {table(index)} "
-        f"WHERE {quote('application_name')} = %s AND {quote('originator_id')} = %s "
-        f"AND {version} <= %s"
+        f"WITH {', '.join(ctes)} "
+        f"SELECT 1 AS part, 0 AS k, {version} AS v, {topic}, {quote('state')} "
+        f"FROM {table(events)} WHERE {of_aggregate} "
+        "AND (SELECT stateless FROM since) = 0 "
+        f"AND ({version} = %(first)s OR {version} = (SELECT v FROM plan) "
+        f"OR {version} IN ({named})) UNION ALL "
+        "SELECT 0 AS part, -1 AS k, stateless AS v, NULL, NULL FROM since "
+        f"UNION ALL {' UNION ALL '.join(selects)} "
+        "ORDER BY part, k, v"
     )

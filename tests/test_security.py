@@ -335,6 +335,12 @@ FRAGMENTS = {
     "mode",
     # The one-statement visit of the admin, in cargotime/sql.py.
     "joined",
+    # Its field sources: c0… aliases and positions from range(), placeholders.
+    "alias",
+    "named",
+    "position",
+    "topic",
+    "topics",
     "window",
     "of_aggregate",
     "originator_id",

@@ -9,14 +9,12 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from django.db.models import Q, Subquery
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import CanMutateProtocol
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
-from eventsourcing_django.recorders import DjangoApplicationRecorder
 
 from cargotime.admin.display import (
     Change,
@@ -144,15 +142,34 @@ def field_sources(
 ) -> dict[str, Entry]:
     """Return, for each field of *cargo*, the event since which it has held its value.
 
-    Two queries, whatever the length of the history: one over the index rows, and one
-    for the events they name.
+    One query, whatever the length of the history: over the index rows, and for the
+    events they name.
     """
-    since = _since_versions(app, tracking_id, cargo, span)
-    if since is None:
-        return {}
-    entries = _entries_with_plans(
-        app, tracking_id, cargo.version, {span.first_version, *since.values()}
+    recorder = app.recorder
+    assert isinstance(recorder, SearchableTimestampsRecorder)
+    # Each index column holds its value of today since one past the last version
+    # (up to this one) where it held another. The next expected activity is not in
+    # the index: a route assignment and every handling event set it, nothing else,
+    # so the query reads the latest of them up to this version too.
+    found = recorder.select_field_sources(
+        tracking_id,
+        cargo.version,
+        state_values(cargo),
+        first_version=span.first_version,
+        topics=_SETS_NEXT_ACTIVITY_TOPICS,
     )
+    if found is None:
+        # Indexed before the index held states: no column can tell, until rebuilt.
+        return {}
+    differs, stored = found
+    since = {
+        column: span.first_version if last is None else last + 1
+        for column, last in zip(STATE_COLUMNS, differs, strict=True)
+    }
+    entries = {
+        event.originator_version: to_entry(app.mapper.to_domain_event(event))
+        for event in stored
+    }
     # An index row whose event is missing names nothing (`timestamp_index check`
     # reports it): that field shows no source rather than breaking the page.
     sources = {
@@ -160,9 +177,6 @@ def field_sources(
         for column, version in since.items()
         if version in entries
     }
-    # The next expected activity is not in the index. A route assignment and every
-    # handling event set it, nothing else: the second query read the latest of
-    # them up to this version too.
     plans = [e for e in entries.values() if e.name in _SETS_NEXT_ACTIVITY]
     source = max(plans, key=_version) if plans else entries.get(span.first_version)
     if source is not None:
@@ -176,66 +190,14 @@ _SETS_NEXT_ACTIVITY = {
     Cargo.RouteAssigned.__name__,
     Cargo.HandlingEventRegistered.__name__,
 }
+_SETS_NEXT_ACTIVITY_TOPICS = (
+    get_topic(Cargo.RouteAssigned),
+    get_topic(Cargo.HandlingEventRegistered),
+)
 
 
 def _version(entry: Entry) -> int:
     return entry.version
-
-
-def _since_versions(
-    app: SearchableTimestampsApplication, tracking_id: UUID, cargo: Cargo, span: Span
-) -> dict[str, int] | None:
-    # Each index column holds its value of today since one past the last version
-    # (up to this one) where it held another: one aggregate reads them all.
-    recorder = app.recorder
-    assert isinstance(recorder, SearchableTimestampsRecorder)
-    differs = recorder.select_field_sources(
-        tracking_id, cargo.version, state_values(cargo)
-    )
-    if differs is None:
-        # Indexed before the index held states: no column can tell, until rebuilt.
-        return None
-    return {
-        column: span.first_version if last is None else last + 1
-        for column, last in zip(STATE_COLUMNS, differs, strict=True)
-    }
-
-
-def _entries_with_plans(
-    app: SearchableTimestampsApplication,
-    tracking_id: UUID,
-    version: int,
-    versions: set[int],
-) -> dict[int, Entry]:
-    # The events at *versions* and, in the same query, the latest event up to
-    # *version* that set the next expected activity.
-    recorder = app.recorder
-    assert isinstance(recorder, DjangoApplicationRecorder)
-    records = recorder.model._default_manager.using(recorder.using).filter(
-        application_name=recorder.application_name, originator_id=tracking_id
-    )
-    up_to = records.filter(originator_version__lte=version).order_by(
-        "-originator_version"
-    )
-    topics = [
-        get_topic(Cargo.RouteAssigned),
-        get_topic(Cargo.HandlingEventRegistered),
-    ]
-    latest_plan = up_to.filter(topic__in=topics).values("originator_version")[:1]
-    found = records.filter(
-        Q(originator_version__in=sorted(versions))
-        | Q(originator_version=Subquery(latest_plan))
-    ).values_list("originator_version", "topic", "state")
-    entries = {}
-    for number, topic, state in found:
-        stored = StoredEvent(
-            originator_id=tracking_id,
-            originator_version=number,
-            topic=topic,
-            state=bytes(state) if isinstance(state, memoryview) else state,
-        )
-        entries[number] = to_entry(app.mapper.to_domain_event(stored))
-    return entries
 
 
 def compare(

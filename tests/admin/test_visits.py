@@ -188,7 +188,7 @@ class TestFieldSources(TestCase):
         assert seen.sources["itinerary"].title == "Route assigned"
         assert seen.sources["transport_status"].title == "Handling: loaded"
 
-    def test_costs_two_queries_whatever_the_length_of_the_history(self) -> None:
+    def test_costs_one_query_whatever_the_length_of_the_history(self) -> None:
         seen = visit(self.app, self.tracking_id, version=9, with_changes=False)
         assert seen.sources == {}
         for tracking_id in (
@@ -199,7 +199,7 @@ class TestFieldSources(TestCase):
             span = require_span(self.app, tracking_id)
             with CaptureQueriesContext(connection) as queries:
                 sources = field_sources(self.app, tracking_id, cargo, span)
-            assert len(queries) == 2, [query["sql"] for query in queries]
+            assert len(queries) == 1, [query["sql"] for query in queries]
             assert set(sources) == set(FIELD_KEYS)
 
     def test_rows_from_before_the_index_held_states_show_no_source(self) -> None:
@@ -262,8 +262,8 @@ class TestOneStatementVisit(TestCase):
             got, got_page = read_visit(
                 self.app, tracking_id, size=size, **paging, **kwargs
             )
-        # One statement; the page's field sources read two more.
-        assert len(queries) == (3 if kwargs.get("with_changes", True) else 1)
+        # One statement; the page's field sources read one more.
+        assert len(queries) == (2 if kwargs.get("with_changes", True) else 1)
         assert seen_as(got) == seen_as(expected)
         assert got_page == page
         # Without words up front, the same words when read.
