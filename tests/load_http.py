@@ -81,6 +81,7 @@ class Plan:
     clients: int
     writers: int
     workers: int
+    settings: str = "project.settings"
 
     @property
     def database(self) -> str:
@@ -116,7 +117,7 @@ class ModeResult:
 def production_environment(plan: Plan) -> dict[str, str]:
     """Return the environment of gunicorn, the writers and the checks."""
     environ = {
-        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "DJANGO_SETTINGS_MODULE": plan.settings,
         # Set, so that a .env that `make run` wrote cannot turn debug on.
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -587,6 +588,11 @@ def plans(argv: list[str] | None) -> list[Plan]:
         help="the PostgreSQL server without a replica (default: the replica's "
         "primary, else DATABASE_URL, else the local server)",
     )
+    parser.add_argument(
+        "--settings",
+        default="project.settings",
+        help="the settings module gunicorn serves with (default: the demo project's)",
+    )
     options = parser.parse_args(argv)
     servers = {}
     if options.replica_env:
@@ -615,6 +621,7 @@ def plans(argv: list[str] | None) -> list[Plan]:
         options.clients,
         options.writers,
         options.workers,
+        options.settings,
     )
     if not servers:
         return [base]
@@ -625,6 +632,22 @@ def plans(argv: list[str] | None) -> list[Plan]:
         replica_url=servers["CARGOTIME_REPLICA_URL"],
     )
     return [base, with_replica]
+
+
+def wait_for_result(
+    process: SpawnProcess, queue: Queue[ModeResult], seconds: float
+) -> ModeResult:
+    """Return what the mode's process reports, or say that it never did."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = process.is_alive()
+        try:
+            return queue.get(timeout=1.0)
+        except Empty:
+            if not alive:
+                break
+    why = f"exit code {process.exitcode}" if process.exitcode is not None else "hung"
+    return ModeResult(process.name, errors=[f"the mode never reported ({why})"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -642,10 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         queue: Queue[ModeResult] = SPAWN.Queue()
         process = SPAWN.Process(target=run_mode, args=(plan, queue), name=plan.mode)
         process.start()
-        try:
-            result = queue.get(timeout=plan.seconds + 5 * GRACE)
-        except Empty:
-            result = ModeResult(plan.mode, errors=["the mode never reported"])
+        result = wait_for_result(process, queue, plan.seconds + 5 * GRACE)
         process.join(GRACE)
         if process.is_alive():
             process.terminate()

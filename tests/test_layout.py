@@ -97,6 +97,7 @@ class LayoutTests(TestCase):
             "fleet.py",
             "forbidden.py",
             "forms.py",
+            "fragments.py",
             "instants.py",
             "json_state.py",
             "picker.py",

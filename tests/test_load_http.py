@@ -18,9 +18,18 @@ import pytest
 from django.db import connection
 from django.test import SimpleTestCase, TransactionTestCase
 
-from tests.load_http import LOGS, Knowledge, ModeResult, ask, plans, table
+from tests.load_http import (
+    LOGS,
+    Knowledge,
+    ModeResult,
+    ask,
+    plans,
+    table,
+    wait_for_result,
+)
 from tests.load_replay import Committed
 from tests.load_servers import ROOT
+from tests.processes import SPAWN
 
 BOOKED = datetime(2025, 3, 1, 12, tzinfo=UTC)
 
@@ -196,3 +205,14 @@ class CommandLineTests(SimpleTestCase):
             ):
                 plans(argv)
             assert message in stderr.getvalue()
+
+
+class ModeProcessTests(SimpleTestCase):
+    def test_a_mode_that_dies_without_a_word_fails_at_once(self) -> None:
+        process = SPAWN.Process(target=os._exit, args=(3,), name="replica")
+        process.start()
+        self.addCleanup(process.join)
+        result = wait_for_result(process, SPAWN.Queue(), 600)
+        assert result.mode == "replica"
+        assert result.errors == ["the mode never reported (exit code 3)"]
+        assert result.failed

@@ -24,6 +24,12 @@ from django.utils.translation import gettext as _
 from cargotime.admin.display import Field, cargo_fields, place_name
 from cargotime.admin.forbidden import forbidden
 from cargotime.admin.forms import CargoSearchForm, TimeTravelForm, clean_query
+from cargotime.admin.fragments import (
+    mark_html,
+    since_html,
+    timeline_rows_html,
+    value_html,
+)
 from cargotime.admin.json_state import cargo_as_json
 from cargotime.admin.picker import (
     CARGOS_PER_PAGE,
@@ -201,6 +207,16 @@ class TimeTravelView:
         form.show_instant("compare_at", other or current.instant, fill=False)
         instant_local = format_instant(shown, self.zone)
         instant_utc = format_instant(shown, UTC)
+        rows = self.rows(current, timeline.entries)
+        strip = build_strip(
+            current.span,
+            timeline.entries,
+            current=current.event,
+            instant=current.instant,
+            link=lambda number: self.link(
+                {"tracking_id": tracking_id, "version": number}
+            ),
+        )
         return self.render(
             form,
             status=200,
@@ -224,19 +240,13 @@ class TimeTravelView:
             next_href=self.version_link(current, current.cargo.version + 1),
             first_href=self.version_link(current, current.span.first_version),
             last_href=self.version_link(current, current.span.last_version),
-            rows=self.rows(current, timeline.entries),
+            rows=rows,
+            rows_html=timeline_rows_html(rows),
             timeline=timeline,
             earlier_href=self.page_link(current, events_before=timeline.before),
             later_href=self.page_link(current, events_after=timeline.after),
-            strip=build_strip(
-                current.span,
-                timeline.entries,
-                current=current.event,
-                instant=current.instant,
-                link=lambda number: self.link(
-                    {"tracking_id": tracking_id, "version": number}
-                ),
-            ),
+            strip=strip,
+            marks_html=[mark_html(mark) for mark in strip.marks],
             comparison=comparison,
             comparison_rows=self.rows(current, comparison.events.entries)
             if comparison
@@ -431,9 +441,25 @@ class TimeTravelView:
         field_rows: list[tuple[Field, Row | None]] = [
             (field, source(field.key)) for field in cargo_fields(current.cargo)
         ]
+        itinerary_source = source("itinerary")
         return {
             "field_rows": field_rows,
-            "itinerary_source": source("itinerary"),
+            # Each row's value and source, as HTML: written once per field.
+            "field_rows_html": [
+                (
+                    field,
+                    value_html(field),
+                    since_html(row.entry, row.href) if row else "",
+                )
+                for field, row in field_rows
+                if field.key != "itinerary"
+            ],
+            "itinerary_source": itinerary_source,
+            "itinerary_since_html": since_html(
+                itinerary_source.entry, itinerary_source.href
+            )
+            if itinerary_source
+            else "",
             "legs": [
                 {
                     "origin": place_name(leg.origin),
