@@ -24,7 +24,7 @@ class ConfTests(SimpleTestCase):
     def test_defaults_apply_without_the_setting(self) -> None:
         from django.conf import settings
 
-        del settings.CARGOTIME  # type: ignore[misc]
+        del settings.CARGOTIME
         assert conf.application_name() == "cargotime"
         assert conf.database_alias() == "default"
         assert conf.snapshot_interval() == 20
