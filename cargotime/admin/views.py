@@ -91,6 +91,7 @@ class TimeTravelView:
         self.model_admin = model_admin
         self.json = request.GET.get("format") == "json"
         self.zone = timezone.get_current_timezone()
+        self._version_hrefs: dict[tuple[UUID, int], str] = {}
 
     def respond(self) -> HttpResponseBase:
         """Return the page, or the reason it cannot be shown."""
@@ -208,21 +209,20 @@ class TimeTravelView:
         instant_local = format_instant(shown, self.zone)
         instant_utc = format_instant(shown, UTC)
         rows = self.rows(current, timeline.entries)
+        fields = cargo_fields(current.cargo)
         strip = build_strip(
             current.span,
             timeline.entries,
             current=current.event,
             instant=current.instant,
-            link=lambda number: self.link(
-                {"tracking_id": tracking_id, "version": number}
-            ),
+            link=lambda number: self.version_href(tracking_id, number),
         )
         return self.render(
             form,
             status=200,
             visit=current,
-            fields=cargo_fields(current.cargo),
-            **self.cargo_in_words(current),
+            fields=fields,
+            **self.cargo_in_words(current, fields),
             instant_local=instant_local,
             instant_utc=instant_utc,
             # Where local time is UTC, the time is shown once.
@@ -425,21 +425,19 @@ class TimeTravelView:
         today = in_zone(timezone.now(), self.zone)
         return f"{today:%Y-%m-%d} 14:00"
 
-    def cargo_in_words(self, current: Visit) -> dict[str, Any]:
+    def cargo_in_words(self, current: Visit, fields: list[Field]) -> dict[str, Any]:
         # Each field beside the event it has held its value since, linked; the
         # itinerary's legs with their places named.
         def source(key: str) -> Row | None:
             entry = current.sources.get(key)
             if entry is None:
                 return None
-            href = self.link(
-                {"tracking_id": current.tracking_id, "version": entry.version}
-            )
+            href = self.version_href(current.tracking_id, entry.version)
             return Row(entry, href, entry.version == current.cargo.version)
 
         route = current.cargo.route
         field_rows: list[tuple[Field, Row | None]] = [
-            (field, source(field.key)) for field in cargo_fields(current.cargo)
+            (field, source(field.key)) for field in fields
         ]
         itinerary_source = source("itinerary")
         return {
@@ -474,9 +472,7 @@ class TimeTravelView:
         return [
             Row(
                 entry,
-                self.link(
-                    {"tracking_id": current.tracking_id, "version": entry.version}
-                ),
+                self.version_href(current.tracking_id, entry.version),
                 entry.version == current.cargo.version,
             )
             for entry in entries
@@ -486,7 +482,18 @@ class TimeTravelView:
         span = current.span
         if not span.first_version <= version <= span.last_version:
             return ""
-        return self.link({"tracking_id": current.tracking_id, "version": version})
+        return self.version_href(current.tracking_id, version)
+
+    def version_href(self, tracking_id: UUID, version: int) -> str:
+        # The timeline, the strip, the stepper and the field sources link the same
+        # few versions: each link is written once a request.
+        key = (tracking_id, version)
+        href = self._version_hrefs.get(key)
+        if href is None:
+            href = self._version_hrefs[key] = self.link(
+                {"tracking_id": tracking_id, "version": version}
+            )
+        return href
 
     def page_link(
         self,
