@@ -381,3 +381,108 @@ class TestLookupPlan(TestCase):
 
 def walk(node: dict[str, Any]) -> list[dict[str, Any]]:
     return [node] + [child for sub in node.get("Plans", []) for child in walk(sub)]
+
+
+class TestVisitReads(TestCase):
+    """select_visit() and select_field_sources(): the reads the admin builds on."""
+
+    def setUp(self) -> None:
+        self.clock = ManualClock()
+        self.app = SearchableTimestampsApplication(clock=self.clock)
+        self.addCleanup(self.app.close)
+        self.tracking_id = self.app.book_new_cargo(
+            Location.HONGKONG, Location.STOCKHOLM, DEADLINE
+        )
+        for place in PLACES:
+            self.clock.advance(timedelta(minutes=5))
+            self.app.change_destination(self.tracking_id, place)
+        self.recorder = recorder_of(self.app)
+        self.stamps = dict(
+            EventTimestamp.objects.filter(originator_id=self.tracking_id).values_list(
+                "originator_version", "timestamp"
+            )
+        )
+
+    def test_reads_the_span_the_version_and_the_page_with_index_timestamps(
+        self,
+    ) -> None:
+        for kwargs, shown, page in [
+            ({"timestamp": self.stamps[3]}, 3, [1, 2, 3, 4, 5]),
+            ({"version": 2}, 2, [1, 2, 3, 4, 5]),
+            ({"version": 4, "window": (1, 3)}, 4, [1, 2, 3, 4]),
+            ({"version": 4, "window": (10, 20)}, 4, [1, 2, 3, 4]),
+        ]:
+            for snapshot in (True, False):
+                with self.subTest(kwargs=kwargs, snapshot=snapshot):
+                    with CaptureQueriesContext(connection) as queries:
+                        rows = self.recorder.select_visit(
+                            self.tracking_id, size=50, snapshot=snapshot, **kwargs
+                        )
+                    assert len(queries) == 1
+                    parts = {
+                        part: [r for r in rows if r[0] == part] for part in (0, 1, 3)
+                    }
+                    assert [(r[1], r[4]) for r in parts[0]] == [
+                        (1, self.stamps[1]),
+                        (5, self.stamps[5]),
+                    ]
+                    assert [r[1] for r in parts[1]] == [shown]
+                    events = parts[3]
+                    assert [r[1] for r in events] == page
+                    # Every event with its index row's timestamp, and its state.
+                    assert all(r[4] == self.stamps[r[1]] for r in events)
+                    assert all(isinstance(r[3], bytes) and r[2] for r in events)
+
+    def test_reads_nothing_before_the_first_event_or_for_an_unknown_cargo(
+        self,
+    ) -> None:
+        before = self.recorder.select_visit(
+            self.tracking_id,
+            timestamp=self.stamps[1] - MICROSECOND,
+            size=50,
+            snapshot=True,
+        )
+        assert [part for part, *_ in before] == [0, 0]
+        assert (
+            self.recorder.select_visit(uuid4(), version=1, size=50, snapshot=True) == []
+        )
+
+    def test_field_sources_with_each_part_empty(self) -> None:
+        cargo = self.app.get_cargo(self.tracking_id)
+        values = [
+            "HONGKONG",
+            "TOKYO",
+            DEADLINE,
+            "NOT_RECEIVED",
+            "NOT_ROUTED",
+            False,
+            None,
+            None,
+            None,
+            None,
+        ]
+        assert cargo.destination is Location.TOKYO
+        topics = [Cargo.DestinationChanged.__module__ + ":Cargo.DestinationChanged"]
+        for plans in ([], topics):
+            with self.subTest(plans=plans):
+                with CaptureQueriesContext(connection) as queries:
+                    found = self.recorder.select_field_sources(
+                        self.tracking_id, 5, values, first_version=1, topics=plans
+                    )
+                assert len(queries) == 1
+                assert found is not None
+                last, events = found
+                # The destination held another value up to version 4; nothing else
+                # ever differed.
+                assert last == [None, 4, None, None, None, None, None, None, None, None]
+                assert [event.originator_version for event in events] == [1, 5]
+        # Every value None: every column that ever held a value differs.
+        found = self.recorder.select_field_sources(
+            self.tracking_id, 5, [None] * 10, first_version=1, topics=[]
+        )
+        assert found is not None
+        assert found[0][:2] == [5, 5] and found[0][6:] == [None] * 4
+        # An unknown cargo: no rows, no events.
+        assert self.recorder.select_field_sources(
+            uuid4(), 5, values, first_version=1, topics=topics
+        ) == ([None] * 10, [])
