@@ -273,6 +273,10 @@ class TestOneStatementVisit(TestCase):
         assert [str(e.phrase) for e in bare_page.entries] == [
             e.phrase for e in page.entries
         ]
+        # What the JSON reads, from the index and the topics, undecoded.
+        assert [(e.version, e.timestamp, e.name) for e in bare_page.entries] == [
+            (e.version, e.timestamp, e.name) for e in page.entries
+        ]
         assert [str(e.title) for e in [bare.event, *bare_page.entries]] == [
             e.title for e in [expected.event, *page.entries]
         ]
@@ -316,6 +320,33 @@ class TestOneStatementVisit(TestCase):
             ]:
                 with self.subTest(version=version, paging=paging):
                     self.both(self.tracking_id, version=version, size=3, **paging)
+
+    def test_an_event_without_its_index_row_is_named_from_the_event(self) -> None:
+        # `timestamp_index check` reports such a row; the timeline still lists the
+        # event, with the event's own timestamp and name.
+        EventTimestamp.objects.filter(
+            originator_id=self.tracking_id, originator_version__in=[2, 7]
+        ).delete()
+        for words in (True, False):
+            with self.subTest(words=words):
+                _, page = read_visit(
+                    self.app,
+                    self.tracking_id,
+                    version=4,
+                    with_changes=False,
+                    words=words,
+                )
+                expected = read_page(
+                    self.app,
+                    self.tracking_id,
+                    require_span(self.app, self.tracking_id),
+                    around=4,
+                )
+                assert [
+                    (e.version, e.timestamp, e.name, str(e.title)) for e in page.entries
+                ] == [
+                    (e.version, e.timestamp, e.name, e.title) for e in expected.entries
+                ]
 
     def test_an_unknown_cargo(self) -> None:
         self.both(uuid4(), version=1)
