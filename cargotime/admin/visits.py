@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -138,13 +138,18 @@ def visit(
 
 
 def field_sources(
-    app: SearchableTimestampsApplication, tracking_id: UUID, cargo: Cargo, span: Span
+    app: SearchableTimestampsApplication,
+    tracking_id: UUID,
+    cargo: Cargo,
+    span: Span,
+    known: Mapping[int, Entry] | None = None,
 ) -> dict[str, Entry]:
     """Return, for each field of *cargo*, the event since which it has held its value.
 
     One query, whatever the length of the history: over the index rows, and for the
-    events they name.
+    events they name. Events among *known* entries are not decoded again.
     """
+    known = known or {}
     recorder = app.recorder
     assert isinstance(recorder, SearchableTimestampsRecorder)
     # Each index column holds its value of today since one past the last version
@@ -167,7 +172,8 @@ def field_sources(
         for column, last in zip(STATE_COLUMNS, differs, strict=True)
     }
     entries = {
-        event.originator_version: to_entry(app.mapper.to_domain_event(event))
+        event.originator_version: known.get(event.originator_version)
+        or to_entry(app.mapper.to_domain_event(event))
         for event in stored
     }
     # An index row whose event is missing names nothing (`timestamp_index check`
@@ -432,7 +438,16 @@ def _visit_from_rows(
         span=span,
         event=event,
         changes=changed_fields(before_state, cargo) if with_changes else [],
-        sources=field_sources(app, tracking_id, cargo, span) if with_changes else {},
+        sources=field_sources(
+            app,
+            tracking_id,
+            cargo,
+            span,
+            # The page's events, in words already.
+            {entry.version: entry for entry in (*page.entries, event)} if words else {},
+        )
+        if with_changes
+        else {},
     )
     return visit, page
 
