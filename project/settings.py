@@ -2,10 +2,11 @@
 
 A SQLite file by default; DATABASE_URL=postgres://user:pass@host:port/name selects
 PostgreSQL, and DATABASE_POOLER=transaction says that it names a transaction-mode
-pooler such as PgBouncer. Production-safe unless the environment says otherwise:
-DJANGO_SECRET_KEY is required, and DJANGO_DEBUG=1 turns on development mode. Variables
-that the environment lacks are read from BASE_DIR/.env if there is one (`make run`
-writes one with both).
+pooler such as PgBouncer; DATABASE_REPLICA_URL names a streaming replica to read from,
+and DATABASE_CONN_MAX_AGE keeps connections open that many seconds. Production-safe
+unless the environment says otherwise: DJANGO_SECRET_KEY is required, and DJANGO_DEBUG=1
+turns on development mode. Variables that the environment lacks are read from
+BASE_DIR/.env if there is one (`make run` writes one with both).
 """
 
 from __future__ import annotations
@@ -197,6 +198,18 @@ if DATABASE_REPLICA_URL:
             "DATABASE_REPLICA_URL."
         )
     CARGOTIME = {"READ_DATABASE_ALIAS": "replica"}
+
+# DATABASE_CONN_MAX_AGE=60: each worker keeps its database connections that many seconds
+# and checks them before reuse, instead of logging in again for every request (0, the
+# default, as Django's).
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 0)
+if DATABASE_CONN_MAX_AGE < 0:
+    raise ImproperlyConfigured(
+        f"DATABASE_CONN_MAX_AGE must be 0 or more seconds, not {DATABASE_CONN_MAX_AGE}."
+    )
+for _database in DATABASES.values():
+    _database["CONN_MAX_AGE"] = DATABASE_CONN_MAX_AGE
+    _database["CONN_HEALTH_CHECKS"] = DATABASE_CONN_MAX_AGE > 0
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -125,6 +125,9 @@ def production_environment(plan: Plan) -> dict[str, str]:
         # Behind a proxy that terminates TLS, as in production; the clients say so.
         "DJANGO_SECURE_PROXY_SSL_HEADER": "1",
         "DATABASE_URL": database_url(plan.primary_url, plan.database),
+        # Each worker keeps its connections, as a deployment does: logging in to one
+        # or two servers for every request would be most of what is measured.
+        "DATABASE_CONN_MAX_AGE": "60",
     }
     if plan.replica_url:
         environ["DATABASE_REPLICA_URL"] = database_url(plan.replica_url, plan.database)

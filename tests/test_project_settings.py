@@ -101,6 +101,10 @@ def manage_in(
     )
 
 
+PRIMARY_URL = "postgres://cargotime:secret@db.internal:5432/cargotime"
+REPLICA_URL = "postgres://cargotime:secret@db-replica.internal:5432/cargotime"
+
+
 class ProjectSettingsTests(SimpleTestCase):
     def test_without_a_secret_key_production_refuses_to_start(self) -> None:
         with self.assertRaisesMessage(
@@ -190,12 +194,27 @@ class ProjectSettingsTests(SimpleTestCase):
         for name, value, message in [
             ("DJANGO_DEBUG", "maybe", "DJANGO_DEBUG must be 1 or 0"),
             ("DJANGO_SECURE_HSTS_SECONDS", "a year", "must be a whole number"),
+            ("DATABASE_CONN_MAX_AGE", "forever", "must be a whole number"),
+            ("DATABASE_CONN_MAX_AGE", "-1", "must be 0 or more seconds"),
         ]:
             with (
                 self.subTest(name=name),
                 self.assertRaisesMessage(ImproperlyConfigured, message),
             ):
                 project_settings(**PRODUCTION, **{name: value})
+
+    def test_connections_are_kept_when_asked(self) -> None:
+        for age, kept, checked in [(None, 0, False), ("60", 60, True), ("0", 0, False)]:
+            environ = {**PRODUCTION, "DATABASE_REPLICA_URL": REPLICA_URL}
+            environ["DATABASE_URL"] = PRIMARY_URL
+            if age is not None:
+                environ["DATABASE_CONN_MAX_AGE"] = age
+            with self.subTest(age=age):
+                databases = project_settings(**environ)["DATABASES"]
+                assert set(databases) == {"default", "replica"}
+                for database in databases.values():
+                    assert database["CONN_MAX_AGE"] == kept
+                    assert database["CONN_HEALTH_CHECKS"] is checked
 
     def test_check_deploy_is_clean_in_production(self) -> None:
         # With the HSTS choices left at Django's defaults, and with both turned on.

@@ -7,6 +7,7 @@ import io
 import re
 import tempfile
 import textwrap
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,6 +79,7 @@ class ReadmeTests(TestCase):
             "cargo": self.check_time_travel,
             "summary": self.check_import,
             "every_one": self.check_fleet,
+            "DATABASES": self.check_deployment_settings,
         }
         with tempfile.TemporaryDirectory() as folder, contextlib.chdir(folder):
             Path("history.jsonl").write_text(history.source, encoding="utf-8")
@@ -88,6 +90,9 @@ class ReadmeTests(TestCase):
                         namespace = run(block)
                     namespace["printed"] = printed.getvalue()
                     found = [name for name in checks_by_name if name in namespace]
+                    if "DATABASES" in namespace:
+                        # A deployment's settings: their CARGOTIME names a replica.
+                        found = ["DATABASES"]
                     assert len(found) == 1, (
                         f"README.md line {block.line}: give the block a check here "
                         f"(it binds {sorted(namespace)})"
@@ -113,6 +118,36 @@ class ReadmeTests(TestCase):
                 for message in checks.run_checks()
                 if str(message.id).startswith("cargotime.")
             ]
+        assert messages == []
+
+    def check_deployment_settings(self, namespace: dict[str, Any]) -> None:
+        # Settings for servers elsewhere (a replica, a pooler): cargotime's checks
+        # find nothing wrong with them, and they say what the README says they do.
+        databases = namespace["DATABASES"]
+        options = namespace.get("CARGOTIME", {})
+        assert all(
+            database["ENGINE"] == "django.db.backends.postgresql"
+            for database in databases.values()
+        )
+        read = options.get("READ_DATABASE_ALIAS")
+        if read is not None:
+            assert read in databases and read != "default"
+            assert databases[read]["NAME"] == databases["default"]["NAME"]
+            assert databases[read]["HOST"] != databases["default"]["HOST"]
+        else:
+            pooled = databases["default"]
+            assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
+            assert pooled["OPTIONS"]["prepare_threshold"] is None
+        with warnings.catch_warnings():
+            # Django warns that overriding DATABASES leaves open connections as they
+            # are; the checks read only the settings.
+            warnings.simplefilter("ignore")
+            with override_settings(DATABASES=databases, CARGOTIME=options):
+                messages = [
+                    message
+                    for message in checks.run_checks()
+                    if str(message.id).startswith("cargotime.")
+                ]
         assert messages == []
 
     def check_time_travel(self, namespace: dict[str, Any]) -> None:
