@@ -180,14 +180,16 @@ def _check_read_alias(write_alias: str, read_alias: Any) -> list[CheckMessage]:
 
 def _check_read_wait(wait: Any) -> list[CheckMessage]:
     number = isinstance(wait, int | float) and not isinstance(wait, bool)
-    if number and math.isfinite(wait) and wait >= 0:
+    longest = conf.MAX_READ_REPLICA_WAIT
+    if number and math.isfinite(wait) and 0 <= wait <= longest:
         return []
     return [
         Error(
-            f"CARGOTIME['READ_REPLICA_MAX_WAIT'] must be a number of seconds, 0 "
-            f"or more, not {wait!r}.",
+            f"CARGOTIME['READ_REPLICA_MAX_WAIT'] must be a number of seconds from 0 "
+            f"to {longest:g}, not {wait!r}.",
             hint="How long a read waits for the replica to catch up before the "
-            "primary serves it; the default is 0.2.",
+            "primary serves it; the default is 0.2. A longer wait would hold the "
+            "request past gunicorn's worker timeout.",
             id="cargotime.E012",
         )
     ]

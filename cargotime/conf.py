@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -28,6 +29,9 @@ DEFAULTS: Mapping[str, Any] = {
 }
 
 MAX_APPLICATION_NAME_LENGTH = 32
+# The longest a read waits for the replica: gunicorn's default worker timeout, past
+# which the worker would be killed mid-request (cargotime.E012 refuses more).
+MAX_READ_REPLICA_WAIT = 30.0
 
 
 def user_settings() -> Mapping[str, Any]:
@@ -58,7 +62,16 @@ def read_database_alias() -> str:
 
 def read_replica_max_wait() -> float:
     """Return how many seconds a read waits for the replica to catch up."""
-    return float(get("READ_REPLICA_MAX_WAIT"))
+    # Bounded here too: checks do not run under gunicorn, and a wait of NaN, inf or
+    # 1e308 seconds would hold the request for good.
+    value = get("READ_REPLICA_MAX_WAIT")
+    try:
+        seconds = math.nan if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if math.isnan(seconds):
+        return float(DEFAULTS["READ_REPLICA_MAX_WAIT"])
+    return min(max(seconds, 0.0), MAX_READ_REPLICA_WAIT)
 
 
 def snapshot_interval() -> int | None:

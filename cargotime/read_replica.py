@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from contextlib import suppress
 
@@ -17,6 +18,13 @@ logger = logging.getLogger(__name__)
 # The first pause between two looks at the replica's replay, doubled up to the last.
 FIRST_POLL = 0.001
 LONGEST_POLL = 0.02
+# After a replica failed to answer, or proved to be no replica, the primary serves
+# for this many seconds without asking it again: a replica that is down costs one
+# read its connect timeout, not every read, and logs one warning in that time.
+RETRY_AFTER = 5.0
+
+# Per alias, the time.monotonic() before which the replica is not asked.
+_resting: dict[str, float] = {}
 
 
 def read_application() -> SearchableTimestampsApplication:
@@ -40,6 +48,8 @@ def read_alias() -> str:
         # The caller's transaction may hold writes no replica has seen, or an older
         # snapshot of the replica: it decides what its reads see.
         return write
+    if time.monotonic() < _resting.get(read, -math.inf):
+        return write
     # Every commit the primary has made visible is written by now: commits are
     # flushed before they show. Compared by WAL position, never by event time, so
     # that history imported with timestamps long past is not missed.
@@ -52,23 +62,38 @@ def read_alias() -> str:
     except DatabaseError as error:
         # Down, or gone mid-way: the primary answers, and nobody sees an error.
         logger.warning(
-            "The read replica %r cannot be read (%s); the primary %r serves.",
+            "The read replica %r cannot be read (%s); the primary %r serves, and "
+            "the replica is asked again in %g seconds.",
             read,
             str(error).strip(),
             write,
+            RETRY_AFTER,
         )
         _close(replica)
+        _rest(read)
         return write
     if caught_up is None:
         logger.warning(
             "The database %r is not a replica in recovery, so nothing tells how far "
-            "it is behind %r; the primary serves. Point READ_DATABASE_ALIAS at a "
-            "streaming replica.",
+            "it is behind %r; the primary serves, and %r is asked again in %g "
+            "seconds. Point READ_DATABASE_ALIAS at a streaming replica.",
             read,
             write,
+            read,
+            RETRY_AFTER,
         )
+        _rest(read)
         return write
     return read if caught_up else write
+
+
+def forget_failures() -> None:
+    """Ask every read alias again at the next read, whatever failed before."""
+    _resting.clear()
+
+
+def _rest(alias: str) -> None:
+    _resting[alias] = time.monotonic() + RETRY_AFTER
 
 
 def _replayed(

@@ -56,6 +56,31 @@ class ConfTests(SimpleTestCase):
         with self.assertRaisesMessage(TypeError, "must be callable"):
             conf.clock()
 
+    def test_the_replica_wait_is_bounded_whatever_the_setting_says(self) -> None:
+        # Checks (cargotime.E012) do not run under gunicorn: a wait that is no number
+        # of seconds must neither fail every read nor hold it for good.
+        cases: list[tuple[object, float]] = [
+            (0.5, 0.5),
+            (0, 0.0),
+            ("0.2", 0.2),
+            (-1, 0.0),
+            (float("-inf"), 0.0),
+            (float("inf"), conf.MAX_READ_REPLICA_WAIT),
+            (1e308, conf.MAX_READ_REPLICA_WAIT),
+            (3600, conf.MAX_READ_REPLICA_WAIT),
+            (float("nan"), 0.2),
+            (True, 0.2),
+            (None, 0.2),
+            ([1], 0.2),
+            ("soon", 0.2),
+        ]
+        for value, seconds in cases:
+            with (
+                self.subTest(value=value),
+                override_settings(CARGOTIME={"READ_REPLICA_MAX_WAIT": value}),
+            ):
+                assert conf.read_replica_max_wait() == seconds
+
 
 class BuildApplicationTests(TestCase):
     databases = {"default", "secondary"}

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest import skipUnless
+from unittest import mock, skipUnless
 from uuid import UUID
 
 import dj_database_url
@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from psycopg.pq import TransactionStatus
 
-from cargotime import conf
+from cargotime import conf, read_replica
 from cargotime.apps import get_application, get_reader
 from cargotime.domain import Location
 from cargotime.models import EventTimestamp, database_alias
@@ -120,6 +120,7 @@ class SettingsTests(SimpleTestCase):
             assert check_with(READ_DATABASE_ALIAS=None) == []
             assert check_with(READ_REPLICA_MAX_WAIT=0) == []
             assert check_with(READ_REPLICA_MAX_WAIT=1.5) == []
+            assert check_with(READ_REPLICA_MAX_WAIT=conf.MAX_READ_REPLICA_WAIT) == []
 
     def test_a_read_alias_not_in_databases(self) -> None:
         for value in ["archive", ["replica"], 3]:
@@ -147,7 +148,16 @@ class SettingsTests(SimpleTestCase):
         assert "PostgreSQL" in messages[0].msg
 
     def test_a_wait_that_is_not_a_number_of_seconds(self) -> None:
-        for value in [-0.1, "0.2", None, True, float("nan"), float("inf")]:
+        for value in [
+            -0.1,
+            "0.2",
+            None,
+            True,
+            float("nan"),
+            float("inf"),
+            conf.MAX_READ_REPLICA_WAIT + 0.5,
+            1e308,
+        ]:
             with self.subTest(value=value):
                 messages = check_with(READ_REPLICA_MAX_WAIT=value)
                 assert ids(messages) == ["cargotime.E012"]
@@ -259,6 +269,59 @@ class OneDatabaseTests(ReplicaAlias):
             assert connections[REPLICA].connection is None
 
     @skipUnless(ON_POSTGRESQL, "PostgreSQL's replicas; SQLite has none")
+    def test_a_replica_that_failed_is_left_alone_for_a_while(self) -> None:
+        # A replica that takes its connect timeout to fail would cost every read
+        # that timeout: after one failure the primary serves, unasked, for a while.
+        with (
+            self.replica_at(HOST="127.0.0.1", PORT=closed_port()),
+            override_settings(
+                CARGOTIME={"CLOCK": self.clock, "READ_DATABASE_ALIAS": REPLICA}
+            ),
+        ):
+            with self.assertLogs(WARNINGS, "WARNING") as logs:
+                assert read_alias() == "default"
+            assert (
+                f"asked again in {read_replica.RETRY_AFTER:g} seconds"
+                in (logs.output[0])
+            )
+            with (
+                self.assertNoLogs(WARNINGS),
+                CaptureQueriesContext(connection) as queries,
+            ):
+                for _ in range(3):
+                    assert read_alias() == "default"
+                assert self.time_travel_json()["version"] == 1
+            # Neither the primary's position nor the replica was asked.
+            assert lsn_queries(queries.captured_queries) == []
+            assert connections[REPLICA].connection is None
+            # Once the while is over, the replica is asked again.
+            with (
+                mock.patch.object(read_replica, "RETRY_AFTER", 0),
+                self.assertLogs(WARNINGS, "WARNING") as logs,
+            ):
+                read_replica.forget_failures()
+                assert read_alias() == "default"
+                assert read_alias() == "default"
+            assert len(logs.output) == 2
+
+    @skipUnless(ON_POSTGRESQL, "PostgreSQL's replicas; SQLite has none")
+    def test_changed_settings_ask_the_replica_again(self) -> None:
+        down = override_settings(
+            CARGOTIME={"CLOCK": self.clock, "READ_DATABASE_ALIAS": REPLICA}
+        )
+        with (
+            self.replica_at(HOST="127.0.0.1", PORT=closed_port()),
+            down,
+            self.assertLogs(WARNINGS, "WARNING"),
+        ):
+            assert read_alias() == "default"
+        # The same alias, now on a server that answers (the write one, no replica):
+        # the failure before is forgotten, and it is asked at once.
+        with down, self.assertLogs(WARNINGS, "WARNING") as logs:
+            assert read_alias() == "default"
+        assert "not a replica in recovery" in logs.output[0]
+
+    @skipUnless(ON_POSTGRESQL, "PostgreSQL's replicas; SQLite has none")
     def test_a_read_alias_not_in_recovery_is_no_replica(self) -> None:
         # The same server under a second alias: nothing says it has replayed
         # anything, for it replays nothing. The write alias serves, with a warning.
@@ -344,7 +407,7 @@ class StreamingReplicaTests(ReplicaAlias):
         self.clock = ManualClock(LONG_AGO)
         # Long: a replica that lags behind the primary's own background writes by
         # more than a moment would otherwise leave a read to the primary.
-        self.enterContext(self.reading(wait=60))
+        self.enterContext(self.reading(wait=conf.MAX_READ_REPLICA_WAIT))
         self.client.force_login(User.objects.create_superuser("boss", password="x"))
         self.app = get_application()
         assert database_alias(self.app) == PRIMARY
