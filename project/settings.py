@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -153,10 +154,25 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "project.wsgi.application"
 
+
+def database_from_url(name: str, url: str) -> dict[str, Any]:
+    """Return the DATABASES entry the URL in the variable *name* describes."""
+    try:
+        return dict(dj_database_url.parse(url))
+    except (ValueError, dj_database_url.UnknownSchemeError):
+        # Its text may hold a password: name the variable, not the URL.
+        raise ImproperlyConfigured(
+            f"{name} is no database URL: expected postgres://USER:PASSWORD@HOST:PORT/"
+            "NAME (characters such as @ or / in the password %-encoded), or "
+            "sqlite:///PATH."
+        ) from None
+
+
 DATABASES = {
     # An empty DATABASE_URL means the default, as an unset one does.
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    "default": database_from_url(
+        "DATABASE_URL",
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
     ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -189,7 +205,9 @@ if DATABASE_POOLER == "transaction":
 # serves them. Everything else, and every write, goes to DATABASE_URL.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL)
+    DATABASES["replica"] = database_from_url(
+        "DATABASE_REPLICA_URL", DATABASE_REPLICA_URL
+    )
     postgresql = "django.db.backends.postgresql"
     if {DATABASES["default"]["ENGINE"], DATABASES["replica"]["ENGINE"]} != {postgresql}:
         raise ImproperlyConfigured(
@@ -197,6 +215,25 @@ if DATABASE_REPLICA_URL:
             "PostgreSQL server: set both to postgres:// addresses, or unset "
             "DATABASE_REPLICA_URL."
         )
+    if not DATABASES["replica"]["NAME"]:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL names no database: end it with /NAME, the name of "
+            "DATABASE_URL's database."
+        )
+
+    def server_and_name(database: dict[str, Any]) -> tuple[str, str, str]:
+        # libpq's defaults fill what a URL leaves out.
+        host = str(database["HOST"] or "localhost").lower()
+        return host, str(database["PORT"] or 5432), str(database["NAME"])
+
+    if server_and_name(DATABASES["replica"]) == server_and_name(DATABASES["default"]):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL names the same server and database as DATABASE_URL: "
+            "point it at the streaming replica's host or port, or unset it."
+        )
+    # A replica that does not answer costs a read this long (psycopg's own default
+    # is 130 s), and then the primary serves it; the URL's ?connect_timeout= wins.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
     CARGOTIME = {"READ_DATABASE_ALIAS": "replica"}
 
 # DATABASE_CONN_MAX_AGE=60: each worker keeps its database connections that many seconds

@@ -203,6 +203,19 @@ class ProjectSettingsTests(SimpleTestCase):
             ):
                 project_settings(**PRODUCTION, **{name: value})
 
+    def test_a_database_url_that_is_no_url_is_refused_without_a_traceback(
+        self,
+    ) -> None:
+        for url in ["db.internal", "postgres://u:s3cret@db.internal:port/c"]:
+            with (
+                self.subTest(url=url),
+                self.assertRaisesMessage(
+                    ImproperlyConfigured, "DATABASE_URL is no database URL"
+                ) as refused,
+            ):
+                project_settings(**PRODUCTION, DATABASE_URL=url)
+            assert "s3cret" not in str(refused.exception)
+
     def test_connections_are_kept_when_asked(self) -> None:
         for age, kept, checked in [(None, 0, False), ("60", 60, True), ("0", 0, False)]:
             environ = {**PRODUCTION, "DATABASE_REPLICA_URL": REPLICA_URL}

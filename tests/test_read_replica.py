@@ -177,6 +177,44 @@ class SettingsTests(SimpleTestCase):
             assert set(plain["DATABASES"]) == {"default"}
             assert "CARGOTIME" not in plain
 
+    def test_the_project_gives_the_replica_a_short_connect_timeout(self) -> None:
+        # psycopg waits 130 s for a server that takes the connection but does not
+        # answer; every read would wait that long before the primary serves it.
+        primary = "postgres://u:p@db.example:5432/cargo"
+        replica = "postgres://u:p@replica.example:5432/cargo"
+        configured = project_settings(
+            DJANGO_DEBUG="1", DATABASE_URL=primary, DATABASE_REPLICA_URL=replica
+        )
+        assert configured["DATABASES"]["replica"]["OPTIONS"] == {"connect_timeout": 2}
+        assert "OPTIONS" not in configured["DATABASES"]["default"]
+        # The URL's own wins.
+        configured = project_settings(
+            DJANGO_DEBUG="1",
+            DATABASE_URL=primary,
+            DATABASE_REPLICA_URL=f"{replica}?connect_timeout=7",
+        )
+        assert configured["DATABASES"]["replica"]["OPTIONS"] == {"connect_timeout": 7}
+
+    def test_the_project_refuses_a_replica_url_that_names_no_replica(self) -> None:
+        primary = "postgres://u:p@db.example:5432/cargo"
+        for replica, message in [
+            ("replica.example", "DATABASE_REPLICA_URL is no database URL"),
+            ("postgres://u:p@replica.example:port/cargo", "is no database URL"),
+            ("postgres://", "DATABASE_REPLICA_URL names no database"),
+            ("postgres://u:p@replica.example:5432", "names no database"),
+            (primary, "names the same server and database as DATABASE_URL"),
+            ("postgres://other:pw@DB.example/cargo", "the same server and database"),
+        ]:
+            with (
+                self.subTest(replica=replica),
+                self.assertRaisesMessage(ImproperlyConfigured, message) as refused,
+            ):
+                project_settings(
+                    DJANGO_DEBUG="1", DATABASE_URL=primary, DATABASE_REPLICA_URL=replica
+                )
+            # Never a password in the message.
+            assert ":p@" not in str(refused.exception)
+
     def test_the_project_refuses_a_replica_that_is_not_postgresql(self) -> None:
         for primary, replica in [
             ("", "postgres://u:p@replica.example:5432/cargo"),
