@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -155,10 +154,10 @@ TEMPLATES = [
 WSGI_APPLICATION = "project.wsgi.application"
 
 
-def database_from_url(name: str, url: str) -> dict[str, Any]:
+def database_from_url(name: str, url: str) -> dj_database_url.DBConfig:
     """Return the DATABASES entry the URL in the variable *name* describes."""
     try:
-        return dict(dj_database_url.parse(url))
+        return dj_database_url.parse(url)
     except (ValueError, dj_database_url.UnknownSchemeError):
         # Its text may hold a password: name the variable, not the URL.
         raise ImproperlyConfigured(
@@ -221,7 +220,7 @@ if DATABASE_REPLICA_URL:
             "DATABASE_URL's database."
         )
 
-    def server_and_name(database: dict[str, Any]) -> tuple[str, str, str]:
+    def server_and_name(database: dj_database_url.DBConfig) -> tuple[str, str, str]:
         # libpq's defaults fill what a URL leaves out.
         host = str(database["HOST"] or "localhost").lower()
         return host, str(database["PORT"] or 5432), str(database["NAME"])
