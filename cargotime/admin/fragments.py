@@ -61,7 +61,9 @@ def mark_html(mark: Mark) -> SafeString:
         "when": _e(local_instant(entry.timestamp)),
     }
     current = " ct-mark-current" if mark.current else ""
-    shown = f" — {_e(_('shown'))}" if mark.current else ""
+    # Outside the f-string, where makemessages finds it.
+    word = _("shown")
+    shown = f" — {_e(word)}" if mark.current else ""
     return mark_safe(
         f'<a href="{_e(mark.href)}" class="ct-mark{current}" '
         f'aria-label="{tip}: {_e(entry.phrase)}{shown}">\n'
@@ -87,7 +89,8 @@ class Linked(Protocol):
 
 def timeline_rows_html(rows: Iterable[Linked]) -> SafeString:
     """Return the timeline table's rows: each event, linked, the one shown marked."""
-    shown = f' <span class="ct-badge">{_e(_("shown"))}</span>'
+    word = _("shown")
+    shown = f' <span class="ct-badge">{_e(word)}</span>'
     time_label, event_label = _e(_("Time")), _e(_("Event"))
     html = []
     for row in rows:
