@@ -175,7 +175,25 @@ def _check_read_alias(write_alias: str, read_alias: Any) -> list[CheckMessage]:
                 id="cargotime.E011",
             )
         ]
+    if _server_and_name(read_alias) == _server_and_name(write_alias):
+        return [
+            Warning(
+                f"CARGOTIME['READ_DATABASE_ALIAS'] is {read_alias!r}, which names the "
+                f"same server and database as {write_alias!r}: it replays nothing, "
+                "so each read asks it in vain, and the primary serves.",
+                hint="Point the alias at the streaming replica's HOST or PORT, or "
+                "set READ_DATABASE_ALIAS to None.",
+                id="cargotime.W004",
+            )
+        ]
     return []
+
+
+def _server_and_name(alias: str) -> tuple[str, str, str]:
+    # libpq's defaults fill what the settings leave out.
+    database = settings.DATABASES[alias]
+    host = str(database.get("HOST") or "localhost").lower()
+    return host, str(database.get("PORT") or 5432), str(database.get("NAME") or "")
 
 
 def _check_read_wait(wait: Any) -> list[CheckMessage]:

@@ -113,14 +113,41 @@ class SettingsTests(SimpleTestCase):
             assert conf.read_database_alias() == "secondary"
 
     def test_a_replica_of_the_write_database_passes(self) -> None:
-        postgresql = {"ENGINE": "django.db.backends.postgresql"}
-        with databases_with(default=postgresql, replica=postgresql):
+        postgresql = {"ENGINE": "django.db.backends.postgresql", "NAME": "cargo"}
+        replica = {**postgresql, "HOST": "replica"}
+        with databases_with(default=postgresql, replica=replica):
             assert check_with(READ_DATABASE_ALIAS="replica") == []
             assert check_with(READ_DATABASE_ALIAS="default") == []
             assert check_with(READ_DATABASE_ALIAS=None) == []
             assert check_with(READ_REPLICA_MAX_WAIT=0) == []
             assert check_with(READ_REPLICA_MAX_WAIT=1.5) == []
             assert check_with(READ_REPLICA_MAX_WAIT=conf.MAX_READ_REPLICA_WAIT) == []
+
+    def test_a_read_alias_that_names_the_write_database_again(self) -> None:
+        # A second alias of the primary, spelled another way, is no replica.
+        primary: dict[str, Any] = {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": "DB.internal",
+            "PORT": "5432",
+            "NAME": "cargo",
+            "OPTIONS": {"connect_timeout": 2},
+        }
+        elsewhere = {**primary, "HOST": "db.internal", "PORT": 5432, "USER": "other"}
+        with databases_with(default=primary, again=elsewhere):
+            messages = check_with(READ_DATABASE_ALIAS="again")
+        assert ids(messages) == ["cargotime.W004"]
+        assert "same server and database as 'default'" in messages[0].msg
+        others: list[dict[str, Any]] = [
+            {"PORT": 5433},
+            {"HOST": "replica"},
+            {"NAME": "other"},
+        ]
+        for other in others:
+            with (
+                self.subTest(other=other),
+                databases_with(default=primary, replica={**primary, **other}),
+            ):
+                assert check_with(READ_DATABASE_ALIAS="replica") == []
 
     def test_a_read_alias_not_in_databases(self) -> None:
         for value in ["archive", ["replica"], 3]:
