@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from contextlib import suppress
 
-from django.db import DatabaseError, connections
+import django.db
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from eventsourcing import persistence
 
 from cargotime import conf
 from cargotime.application import SearchableTimestampsApplication
@@ -27,11 +30,45 @@ RETRY_AFTER = 5.0
 _resting: dict[str, float] = {}
 
 
+# What a replica that fails mid-read raises: Django's errors, or the recorders'
+# wrapping of them. Down, restarted, promoted, or a query cancelled for a conflict
+# with recovery: the primary answers the same read.
+REPLICA_FAILURES = (
+    django.db.OperationalError,
+    django.db.InterfaceError,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+)
+
+
 def read_application() -> SearchableTimestampsApplication:
     """Return the application to read with, on the alias read_alias() chooses."""
     from cargotime.apps import get_reader
 
     return get_reader(read_alias())
+
+
+def read_with_fallback[T](read: Callable[[SearchableTimestampsApplication], T]) -> T:
+    """Return read(app) on read_alias()'s, or on the primary's if the replica fails."""
+    from cargotime.apps import get_reader
+
+    write, alias = conf.database_alias(), read_alias()
+    if alias == write:
+        return read(get_reader(write))
+    try:
+        return read(get_reader(alias))
+    except REPLICA_FAILURES as error:
+        logger.warning(
+            "The read replica %r failed mid-read (%s); the primary %r serves the "
+            "read again, and the replica is asked again in %g seconds.",
+            alias,
+            str(error).strip(),
+            write,
+            RETRY_AFTER,
+        )
+        _close(connections[alias])
+        _rest(alias)
+    return read(get_reader(write))
 
 
 def read_alias() -> str:
@@ -59,7 +96,7 @@ def read_alias() -> str:
     deadline = time.monotonic() + conf.read_replica_max_wait()
     try:
         caught_up = _replayed(replica, str(written), deadline)
-    except DatabaseError as error:
+    except django.db.Error as error:
         # Down, or gone mid-way: the primary answers, and nobody sees an error.
         logger.warning(
             "The read replica %r cannot be read (%s); the primary %r serves, and "
@@ -124,5 +161,5 @@ def _replayed(
 
 def _close(connection: BaseDatabaseWrapper) -> None:
     # The next read connects afresh; a broken connection may fail to close, too.
-    with suppress(DatabaseError):
+    with suppress(django.db.Error):
         connection.close()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock, skipUnless
 from uuid import UUID
 
 import dj_database_url
+import psycopg
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
@@ -610,6 +611,45 @@ class StreamingReplicaTests(ReplicaAlias):
         answer, servers = self.served_by(self.fleet_json)
         assert str(booked) in {cargo["tracking_id"] for cargo in answer["cargos"]}
         assert servers == {REPLICA}
+
+    def end_replica_session_after_its_look(self) -> Any:
+        """Return a context ending the replica's session after read_alias()'s look."""
+
+        def wrapper(execute: Any, sql: str, *args: Any) -> Any:
+            result = execute(sql, *args)
+            if "pg_is_in_recovery" in sql:
+                pid = connections[REPLICA].connection.info.backend_pid
+                params = connections[REPLICA].get_connection_params()
+                with psycopg.connect(**params, autocommit=True) as killer:
+                    killer.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+            return result
+
+        return connections[REPLICA].execute_wrapper(wrapper)
+
+    def test_a_replica_that_fails_mid_read_leaves_it_to_the_primary(self) -> None:
+        # The replica has replayed everything and is chosen; then its session ends
+        # before the read itself runs. No error reaches anyone: the primary answers.
+        reads: list[tuple[Callable[[], Any], Callable[[Any], bool]]] = [
+            (self.time_travel_json, lambda answer: answer["version"] == 1),
+            (self.time_travel_page, lambda page: page.status_code == 200),
+            (self.fleet_json, lambda fleet: fleet["count"] == 1),
+            (self.fleet_page, lambda page: page.status_code == 200),
+        ]
+        for read, check in reads:
+            with self.subTest(read=getattr(read, "__name__", "")), ExitStack() as stack:
+                stack.enter_context(self.reading(wait=conf.MAX_READ_REPLICA_WAIT))
+                stack.enter_context(self.end_replica_session_after_its_look())
+                logs = stack.enter_context(self.assertLogs(WARNINGS, "WARNING"))
+                answer, servers = self.served_by(read)
+                assert check(answer)
+                assert servers == {PRIMARY}
+                assert "failed mid-read" in logs.output[0]
+                assert f"{read_replica.RETRY_AFTER:g} seconds" in logs.output[0]
+                # Left alone for a while: the next read goes to the primary, unasked.
+                assert read_alias() == PRIMARY
+            # Whole again, and asked again: the replica serves.
+            with self.reading(wait=conf.MAX_READ_REPLICA_WAIT):
+                assert self.served_by(read)[1] == {REPLICA}
 
     def test_the_replica_connection_is_left_outside_a_transaction(self) -> None:
         self.pause_replay()

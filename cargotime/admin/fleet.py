@@ -51,11 +51,13 @@ from cargotime.fleet import (
     iter_fleet,
 )
 from cargotime.models import database_alias
-from cargotime.read_replica import read_application
+from cargotime.read_replica import read_application, read_with_fallback
 from cargotime.templatetags.cargotime_admin import format_instant, in_zone
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
+
+    from cargotime.application import SearchableTimestampsApplication
 
 CARGOS_PER_PAGE = 50
 TEMPLATES = ["admin/cargotime/fleet.html", "cargotime/admin/fleet.html"]
@@ -208,10 +210,23 @@ class FleetView:
             return self.invalid(form)
         at: datetime = form.cleaned_data.get("at") or timezone.now()
         filters = form.filters()
-        # The replica, once it has replayed everything the primary had written by now.
-        app = read_application()
         if form.cleaned_data.get("format") == "csv":
-            return self.csv(app, at, filters)
+            # Streamed: once begun, it cannot begin again on the primary.
+            return self.csv(read_application(), at, filters)
+        # The replica, once it has replayed everything the primary had written by
+        # now; the primary, if not or if the replica fails mid-read.
+        return read_with_fallback(
+            lambda app: self.read(app, form=form, at=at, filters=filters)
+        )
+
+    def read(
+        self,
+        app: SearchableTimestampsApplication,
+        *,
+        form: FleetForm,
+        at: datetime,
+        filters: FleetFilters,
+    ) -> HttpResponseBase:
         with consistent_read(database_alias(app)):
             counts = fleet_counts(at, app=app, filters=filters)
             page = fleet_at(

@@ -48,7 +48,7 @@ from cargotime.admin.visits import (
 from cargotime.application import tracking_id_prefix
 from cargotime.consistent_read import consistent_read
 from cargotime.models import database_alias
-from cargotime.read_replica import read_application
+from cargotime.read_replica import read_with_fallback
 from cargotime.templatetags.cargotime_admin import (
     describe_zone,
     format_instant,
@@ -58,6 +58,8 @@ from cargotime.templatetags.cargotime_admin import (
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
+
+    from cargotime.application import SearchableTimestampsApplication
 
 # The query parameters the page reads: its links carry these, and no others.
 PARAMETERS = (
@@ -108,8 +110,12 @@ class TimeTravelView:
         if self.request.method not in {"GET", "HEAD"}:
             return HttpResponseNotAllowed(["GET", "HEAD"])
         # A replica serves the answer only once it has replayed everything the
-        # primary had written by now; otherwise the primary does.
-        self.app = read_application()
+        # primary had written by now; otherwise, or if it fails mid-read, the
+        # primary does.
+        return read_with_fallback(self.read)
+
+    def read(self, app: SearchableTimestampsApplication) -> HttpResponseBase:
+        self.app = app
         if self.json and self.request.GET.get("tracking_id"):
             # A cargo's JSON is read in one statement: a snapshot of its own. It
             # renders no form: the form's fields check the query, and only where
