@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from html import escape
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
@@ -112,6 +112,34 @@ def timeline_rows_html(rows: Iterable[Linked]) -> SafeString:
             "          </tr>"
         )
     return mark_safe("".join(html))
+
+
+def instant_input_html(widget: dict[str, Any]) -> SafeString:
+    """Return InstantInput's text box, with the date and time boxes beside it."""
+    attrs = "".join(
+        f" {_e(name)}" if value is True else f' {_e(name)}="{_e(value)}"'
+        for name, value in widget["attrs"].items()
+        if value is not False
+    )
+    value = "" if widget["value"] is None else f' value="{_e(widget["value"])}"'
+    box = _e(widget["attrs"].get("id", ""))
+    return mark_safe(
+        f'<span class="ct-instant-input"><input type="{_e(widget["type"])}" '
+        f'name="{_e(widget["name"])}"{value}{attrs}>\n\n'
+        f'  <span class="ct-instant-pick" data-ct-instant-for="{box}" hidden>\n'
+        '    <span class="ct-quiet" aria-hidden="true">'
+        f"{_e(widget['pick_label'])}</span>\n"
+        f'    <label for="{box}_date" class="ct-visually-hidden">'
+        f"{_e(widget['date_label'])}</label>\n"
+        f'    <input type="text" id="{box}_date" class="vDateField" size="10" '
+        f'value="{_e(widget["date"])}" autocomplete="off">\n'
+        f'    <label for="{box}_time" class="ct-visually-hidden">'
+        f"{_e(widget['time_label'])}</label>\n"
+        f'    <input type="text" id="{box}_time" class="vTimeField" size="8" '
+        f'value="{_e(widget["time"])}" autocomplete="off">\n'
+        "  </span>\n"
+        "</span>"
+    )
 
 
 def _e(value: object) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+from django.forms.renderers import get_default_renderer
 from django.http import QueryDict
 from django.test import SimpleTestCase, override_settings
+from django.utils import translation
 
 from cargotime.admin.forms import CargoSearchForm, TimeTravelForm, clean_query
 from cargotime.application import tracking_id_prefix
@@ -192,6 +194,35 @@ class TestInstantInput(SimpleTestCase):
         compare = str(form["compare_at"])
         assert 'value="17:00:05"' in compare
         assert 'name="compare_at" autocomplete' in compare
+
+    @override_settings(TIME_ZONE="Asia/Tokyo")
+    def test_writes_what_its_template_writes(self) -> None:
+        # The widget writes its HTML in Python; its template says the same.
+        bound = TimeTravelForm(
+            {"tracking_id": TRACKING_ID, "at": '2024-03-01 <"17:00">', "compare_at": ""}
+        )
+        bound.is_valid()
+        bound.show_instant("at", datetime(2024, 3, 1, 8, tzinfo=UTC), fill=True)
+        for language in ["en", "de"]:
+            for form in [TimeTravelForm({}), bound]:
+                for name in ["at", "compare_at"]:
+                    with (
+                        self.subTest(language=language, name=name),
+                        translation.override(language),
+                    ):
+                        field = form[name]
+                        widget = field.field.widget
+                        attrs = field.build_widget_attrs({"id": field.auto_id})
+                        if field.errors:
+                            attrs["aria-invalid"] = "true"
+                        context = widget.get_context(
+                            field.html_name, field.value(), attrs
+                        )
+                        expected = widget._render(
+                            widget.template_name, context, get_default_renderer()
+                        )
+                        html = widget.render(field.html_name, field.value(), attrs)
+                        assert html == expected
 
     def test_each_form_has_its_own_widgets(self) -> None:
         first = TimeTravelForm({})
