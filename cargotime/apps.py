@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 
 from cargotime import conf
 from cargotime.application import Clock, SearchableTimestampsApplication
-from cargotime.read_replica import forget_failures
 
 
 class CargotimeConfig(AppConfig):
@@ -66,7 +65,6 @@ class CargotimeConfig(AppConfig):
     def _on_setting_changed(self, *, setting: str, **kwargs: Any) -> None:
         if setting in {"CARGOTIME", "DATABASES"}:
             self.reset_application()
-            forget_failures()
 
 
 def build_application(

@@ -7,8 +7,10 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 
 import django.db
+from django.core.signals import setting_changed
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from eventsourcing import persistence
@@ -124,9 +126,14 @@ def read_alias() -> str:
     return read if caught_up else write
 
 
-def forget_failures() -> None:
+def forget_failures(**kwargs: Any) -> None:
     """Ask every read alias again at the next read, whatever failed before."""
-    _resting.clear()
+    if kwargs.get("setting", "CARGOTIME") in {"CARGOTIME", "DATABASES"}:
+        _resting.clear()
+
+
+# Other settings may name other servers under the same aliases.
+setting_changed.connect(forget_failures)
 
 
 def _rest(alias: str) -> None:
