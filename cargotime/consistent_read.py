@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 
 
 @contextmanager
@@ -58,7 +58,13 @@ def _begin_repeatable_read_only(connection: Any) -> Iterator[None]:
         # The transaction has ended (committed or rolled back); a connection that
         # broke on the way and was closed takes its settings with it.
         if not raw.closed:
-            raw.isolation_level, raw.read_only = level, read_only
+            try:
+                raw.isolation_level, raw.read_only = level, read_only
+            except psycopg.Error:
+                # Broken, and not back to idle: it must not serve another read
+                # with these settings, nor hide the error that broke it.
+                with suppress(DatabaseError):
+                    connection.close()
 
 
 def _is_psycopg3(raw: Any) -> bool:

@@ -255,6 +255,23 @@ class SnapshotTests(TransactionTestCase):
             assert statements[0] == "BEGIN DEFERRED"
             assert getattr(connection, "transaction_mode", None) == "IMMEDIATE"
 
+    def test_a_connection_that_breaks_mid_read_raises_its_own_error(self) -> None:
+        if connection.vendor != "postgresql":
+            self.skipTest("PostgreSQL's server sessions")
+        import psycopg
+
+        connection.ensure_connection()
+        backend = connection.connection.info.backend_pid
+        with psycopg.connect(**connection.get_connection_params()) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [backend])
+        # The error that broke it, as Django raises it: the driver's settings are
+        # not put back on a broken connection, and do not hide it.
+        with self.assertRaises(OperationalError), consistent_read("default"):
+            EventTimestamp.objects.count()
+        # The next read connects afresh, with the connection's own settings.
+        assert EventTimestamp.objects.count() == 8
+        assert self.transaction_state() == (False, "read committed", "off")
+
     def test_inside_a_transaction_it_reads_in_that_transaction(self) -> None:
         with (
             transaction.atomic(),
