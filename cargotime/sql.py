@@ -371,6 +371,7 @@ def select_visit(
     *,
     by_version: bool,
     paged: bool,
+    timestamps: bool = True,
 ) -> str:
     """Return the query of a visit: its history's ends, its replay and its page."""
     # The span (the first and the last index row), the version shown, the latest
@@ -379,7 +380,7 @@ def select_visit(
     # id, back, then version (*by_version*) or at, then low and high (*paged*) or
     # half and size. Rows: (part, originator_version, topic, state, timestamp), in
     # the order of part (0 the span, 1 the version shown, 2 the snapshot, 3 the
-    # events, with their index rows' timestamps), then of version.
+    # events, with their index rows' timestamps if *timestamps*), then of version.
     version, originator_id = quote("originator_version"), quote("originator_id")
     application, timestamp = quote("application_name"), quote("timestamp")
     of_aggregate = f"{application} = %(app)s AND {originator_id} = %(id)s"
@@ -433,11 +434,19 @@ def select_visit(
         f"i.{application} = e.{application} AND i.{originator_id} = e.{originator_id} "
         f"AND i.{version} = e.{version}"
     )
+    # Without *timestamps*, NULL: PostgreSQL types a UNION's NULL columns from the
+    # branches before, so the first names its type.
+    no_time = "CAST(NULL AS timestamptz)" if vendor == "postgresql" else "NULL"
+    if timestamps:
+        moment = f"i.{timestamp}"
+        rows = f"{table(events)} AS e LEFT JOIN {table(index)} AS i ON {joined}"
+    else:
+        moment, rows = no_time, f"{table(events)} AS e"
     selects.insert(
         0,
         f"SELECT 3 AS part, e.{version}, e.{quote('topic')}, e.{quote('state')}, "
-        f"i.{timestamp} FROM {table(events)} AS e LEFT JOIN {table(index)} AS i "
-        f"ON {joined} WHERE e.{application} = %(app)s AND e.{originator_id} = %(id)s "
+        f"{moment} FROM {rows} "
+        f"WHERE e.{application} = %(app)s AND e.{originator_id} = %(id)s "
         f"AND ({window} OR (e.{version} > {after} "
         f"AND e.{version} <= (SELECT v FROM at_version)))",
     )

@@ -416,7 +416,11 @@ class TestVisitReads(TestCase):
                 with self.subTest(kwargs=kwargs, snapshot=snapshot):
                     with CaptureQueriesContext(connection) as queries:
                         rows = self.recorder.select_visit(
-                            self.tracking_id, size=50, snapshot=snapshot, **kwargs
+                            self.tracking_id,
+                            size=50,
+                            snapshot=snapshot,
+                            timestamps=True,
+                            **kwargs,
                         )
                     assert len(queries) == 1
                     parts = {
@@ -429,8 +433,12 @@ class TestVisitReads(TestCase):
                     assert [r[1] for r in parts[1]] == [shown]
                     events = parts[3]
                     assert [r[1] for r in events] == page
-                    # Every event with its index row's timestamp, and its state.
-                    assert all(r[4] == self.stamps[r[1]] for r in events)
+                    # Every event with its index row's timestamp where that costs
+                    # less than decoding it (SQLite), and its state.
+                    if connection.vendor == "sqlite":
+                        assert all(r[4] == self.stamps[r[1]] for r in events)
+                    else:
+                        assert all(r[4] is None for r in events)
                     assert all(isinstance(r[3], bytes) and r[2] for r in events)
 
     def test_reads_nothing_before_the_first_event_or_for_an_unknown_cargo(

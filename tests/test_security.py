@@ -335,6 +335,7 @@ FRAGMENTS = {
     "mode",
     # The one-statement visit of the admin, in cargotime/sql.py.
     "joined",
+    "moment",
     # Its field sources: c0… aliases and positions from range(), placeholders.
     "alias",
     "named",

@@ -310,6 +310,8 @@ def read_visit(
         window=window,
         size=size,
         snapshot=app.snapshots is not None,
+        # What the JSON reads of the events it does not replay.
+        timestamps=not words,
     )
     return _visit_from_rows(
         app,
