@@ -11,12 +11,22 @@ from django.db import connections
 from eventsourcing.application import Application
 
 from cargotime.application import BookingApplication, SearchableTimestampsApplication
-from cargotime.domain import Cargo, Location
+from cargotime.domain import REGISTERED_ROUTES, Cargo, HandlingActivity, Location
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DEADLINE = START + timedelta(weeks=520)
 PLACES = [Location.HAMBURG, Location.AUMEL, Location.NEWYORK, Location.TOKYO]
 TOPIC = "cargotime.domain:Cargo.DestinationChanged"
+# A shipped cargo's handling on the HONGKONG to STOCKHOLM route, after its booking and
+# routing: (voyage, place, activity), one event each.
+LIFE: tuple[tuple[str | None, Location, HandlingActivity], ...] = (
+    (None, Location.HONGKONG, HandlingActivity.RECEIVE),
+    ("V1", Location.HONGKONG, HandlingActivity.LOAD),
+    ("V1", Location.NEWYORK, HandlingActivity.UNLOAD),
+    ("V2", Location.NEWYORK, HandlingActivity.LOAD),
+    ("V2", Location.STOCKHOLM, HandlingActivity.UNLOAD),
+    (None, Location.STOCKHOLM, HandlingActivity.CLAIM),
+)
 
 
 def cargotime(
@@ -285,8 +295,6 @@ def fill_fleet(alias: str, cargos: int) -> None:
 
 def shipped_cargo(start: datetime, step: timedelta) -> Cargo:
     """Return a cargo of 10 unsaved events, booking to claim, *step* apart."""
-    from cargotime.domain import REGISTERED_ROUTES, HandlingActivity
-
     at = iter(start + number * step for number in range(10))
     cargo = Cargo.new_booking(
         Location.HONGKONG, Location.STOCKHOLM, DEADLINE, timestamp=next(at)
@@ -296,13 +304,6 @@ def shipped_cargo(start: datetime, step: timedelta) -> Cargo:
     cargo.assign_route(
         REGISTERED_ROUTES[("HONGKONG", "STOCKHOLM")][0], timestamp=next(at)
     )
-    for voyage, place, activity in (
-        (None, Location.HONGKONG, HandlingActivity.RECEIVE),
-        ("V1", Location.HONGKONG, HandlingActivity.LOAD),
-        ("V1", Location.NEWYORK, HandlingActivity.UNLOAD),
-        ("V2", Location.NEWYORK, HandlingActivity.LOAD),
-        ("V2", Location.STOCKHOLM, HandlingActivity.UNLOAD),
-        (None, Location.STOCKHOLM, HandlingActivity.CLAIM),
-    ):
+    for voyage, place, activity in LIFE:
         cargo.register_handling_event(voyage, place, activity, timestamp=next(at))
     return cargo

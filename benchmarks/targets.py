@@ -29,7 +29,7 @@ from cargotime.admin.picker import (
     page_of,
 )
 from cargotime.application import BookingApplication, SearchableTimestampsApplication
-from cargotime.domain import REGISTERED_ROUTES, Cargo, HandlingActivity, Location
+from cargotime.domain import REGISTERED_ROUTES, Cargo, Location
 from cargotime.persistence import SearchableTimestampsRecorder
 
 
@@ -150,20 +150,9 @@ def cargo_life(app: BookingApplication) -> int:
     app.change_destination(tracking_id, Location.AUMEL)
     app.change_destination(tracking_id, Location.STOCKHOLM)
     app.assign_route(tracking_id, REGISTERED_ROUTES[("HONGKONG", "STOCKHOLM")][0])
-    for voyage, place, activity in LIFE:
+    for voyage, place, activity in stores.LIFE:
         app.register_handling_event(tracking_id, voyage, place, activity)
-    return 4 + len(LIFE)
-
-
-# A shipped cargo's handling on the HONGKONG to STOCKHOLM route.
-LIFE = (
-    (None, Location.HONGKONG, HandlingActivity.RECEIVE),
-    ("V1", Location.HONGKONG, HandlingActivity.LOAD),
-    ("V1", Location.NEWYORK, HandlingActivity.UNLOAD),
-    ("V2", Location.NEWYORK, HandlingActivity.LOAD),
-    ("V2", Location.STOCKHOLM, HandlingActivity.UNLOAD),
-    (None, Location.STOCKHOLM, HandlingActivity.CLAIM),
-)
+    return 4 + len(stores.LIFE)
 
 
 def commands(bench: Bench, baseline: BookingApplication) -> Comparison:
@@ -171,7 +160,7 @@ def commands(bench: Bench, baseline: BookingApplication) -> Comparison:
 
     def commanding(app: BookingApplication) -> Callable[[], float]:
         app.clock = _Clock()
-        lives = max(1, bench.sizes.command_saves // (4 + len(LIFE)))
+        lives = max(1, bench.sizes.command_saves // (4 + len(stores.LIFE)))
 
         def round_() -> float:
             return per_second(lambda _: cargo_life(app), range(lives))

@@ -155,35 +155,51 @@ def select_at_timestamp(
     """Return the query of what rebuilds an aggregate as at an instant."""
     # Named parameters: id, at (the instant) and app (the application name). Rows:
     # (part, originator_version, topic, state), the snapshot (part 0) first.
-    version, originator_id = quote("originator_version"), quote("originator_id")
-    application, timestamp = quote("application_name"), quote("timestamp")
-    # The version is an index probe: the latest (timestamp, version) at or before the
-    # instant, read backwards along the index on (originator_id, timestamp, version).
-    ctes = [
-        f"at_version AS (SELECT {version} AS v FROM {table(index)} "
-        f"WHERE {application} = %(app)s AND {originator_id} = %(id)s "
-        f"AND {timestamp} <= %(at)s "
-        f"ORDER BY {timestamp} DESC, {version} DESC LIMIT 1)"
-    ]
+    version = quote("originator_version")
+    ctes = [_version_at_instant(index)]
     columns = names(("originator_version", "topic", "state"))
     selects = []
     after = "0"
     if snapshots is not None:
-        ctes.append(
-            f"snapshot AS (SELECT {columns} FROM {table(snapshots)} "
-            f"WHERE {application} = %(app)s AND {originator_id} = %(id)s "
-            f"AND {version} <= (SELECT v FROM at_version) "
-            f"ORDER BY {version} DESC LIMIT 1)"
-        )
+        ctes.append(_latest_snapshot(snapshots, "(SELECT v FROM at_version)"))
         selects.append(f"SELECT 0 AS part, {columns} FROM snapshot")
         after = f"COALESCE((SELECT {version} FROM snapshot), 0)"
     selects.append(
         f"SELECT 1 AS part, {columns} FROM {table(events)} "
-        f"WHERE {application} = %(app)s AND {originator_id} = %(id)s "
+        f"WHERE {_of_aggregate()} "
         f"AND {version} > {after} AND {version} <= (SELECT v FROM at_version)"
     )
     return (
         f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)} ORDER BY part, {version}"
+    )
+
+
+def _of_aggregate() -> str:
+    # Named parameters app (the application name) and id.
+    application, originator_id = quote("application_name"), quote("originator_id")
+    return f"{application} = %(app)s AND {originator_id} = %(id)s"
+
+
+def _version_at_instant(index: type[models.Model]) -> str:
+    # The version is an index probe: the latest (timestamp, version) at or before the
+    # instant %(at)s, read backwards along the index on (application, originator_id,
+    # timestamp, version).
+    version, timestamp = quote("originator_version"), quote("timestamp")
+    return (
+        f"at_version AS (SELECT {version} AS v FROM {table(index)} "
+        f"WHERE {_of_aggregate()} AND {timestamp} <= %(at)s "
+        f"ORDER BY {timestamp} DESC, {version} DESC LIMIT 1)"
+    )
+
+
+def _latest_snapshot(snapshots: type[models.Model], upto: str | None) -> str:
+    # The latest snapshot, at or before the version *upto* (an SQL expression) if any.
+    version = quote("originator_version")
+    columns = names(("originator_version", "topic", "state"))
+    bound = f" AND {version} <= {upto}" if upto is not None else ""
+    return (
+        f"snapshot AS (SELECT {columns} FROM {table(snapshots)} "
+        f"WHERE {_of_aggregate()}{bound} ORDER BY {version} DESC LIMIT 1)"
     )
 
 
@@ -195,20 +211,17 @@ def select_latest(
     # Named parameters: id and app (the application name). Rows: (part,
     # originator_version, topic, state), the latest snapshot (part 0) first, then the
     # events after it. The library's repository reads the two in two round trips.
-    version, originator_id = quote("originator_version"), quote("originator_id")
-    application = quote("application_name")
+    version = quote("originator_version")
     columns = names(("originator_version", "topic", "state"))
-    of_aggregate = f"{application} = %(app)s AND {originator_id} = %(id)s"
     if snapshots is None:
         return (
             f"SELECT 1 AS part, {columns} FROM {table(events)} "
-            f"WHERE {of_aggregate} ORDER BY {version}"
+            f"WHERE {_of_aggregate()} ORDER BY {version}"
         )
     return (
-        f"WITH snapshot AS (SELECT {columns} FROM {table(snapshots)} "
-        f"WHERE {of_aggregate} ORDER BY {version} DESC LIMIT 1) "
+        f"WITH {_latest_snapshot(snapshots, None)} "
         f"SELECT 0 AS part, {columns} FROM snapshot UNION ALL "
-        f"SELECT 1 AS part, {columns} FROM {table(events)} WHERE {of_aggregate} "
+        f"SELECT 1 AS part, {columns} FROM {table(events)} WHERE {_of_aggregate()} "
         f"AND {version} > COALESCE((SELECT {version} FROM snapshot), 0) "
         f"ORDER BY part, {version}"
     )
@@ -396,20 +409,13 @@ def select_visit(
             f"WHERE {of_aggregate} AND {version} = %(version)s)"
         )
     else:
-        ctes.append(
-            f"at_version AS (SELECT {version} AS v FROM {table(index)} "
-            f"WHERE {of_aggregate} AND {timestamp} <= %(at)s "
-            f"ORDER BY {timestamp} DESC, {version} DESC LIMIT 1)"
-        )
+        ctes.append(_version_at_instant(index))
     columns = names(("originator_version", "topic", "state"))
     selects = []
     after = "0"
     if snapshots is not None:
         ctes.append(
-            f"snapshot AS (SELECT {columns} FROM {table(snapshots)} "
-            f"WHERE {of_aggregate} "
-            f"AND {version} <= (SELECT v FROM at_version) - %(back)s "
-            f"ORDER BY {version} DESC LIMIT 1)"
+            _latest_snapshot(snapshots, "(SELECT v FROM at_version) - %(back)s")
         )
         selects.append(f"SELECT 2 AS part, {columns}, NULL FROM snapshot")
         after = f"COALESCE((SELECT {version} FROM snapshot), 0)"

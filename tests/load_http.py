@@ -37,8 +37,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Recording
 
+from benchmarks.stores import LIFE
 from cargotime.application import SearchableTimestampsApplication
-from cargotime.domain import HandlingActivity, Location
 from tests.load import book_routed_cargo, command
 from tests.load_replay import Answer, Committed, Question, Step
 from tests.load_servers import (
@@ -54,15 +54,6 @@ from tests.load_servers import (
 from tests.processes import SPAWN, spawn
 
 LOGS = ROOT / "build" / "load"
-# The life of a cargo after its booking, one command (and one event) a step.
-LIFE: list[tuple[str | None, Location, HandlingActivity]] = [
-    (None, Location.HONGKONG, HandlingActivity.RECEIVE),
-    ("V1", Location.HONGKONG, HandlingActivity.LOAD),
-    ("V1", Location.NEWYORK, HandlingActivity.UNLOAD),
-    ("V2", Location.NEWYORK, HandlingActivity.LOAD),
-    ("V2", Location.STOCKHOLM, HandlingActivity.UNLOAD),
-    (None, Location.STOCKHOLM, HandlingActivity.CLAIM),
-]
 # Cargos every writer also changes now and then: their conflicts are expected.
 SHARED_CARGOS = 2
 SHARED_SHARE = 0.1

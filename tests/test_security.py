@@ -313,13 +313,15 @@ class ParameterisedSqlTests(SecurityTestCase):
 # built from them, and placeholders. Anything else in an f-string of SQL needs review.
 IDENTIFIER_CALLS = re.compile(
     r"^(sql\.)?(table|quote|names|column|_table|quote_name|connection\.ops\.quote_name"
-    r"|_from_arrays|_where|fleet_states|fleet_late|fleet_condition)\("
+    r"|_from_arrays|_where|fleet_states|fleet_late|fleet_condition"
+    r"|_of_aggregate|_version_at_instant|_latest_snapshot)\("
 )
 FRAGMENTS = {
     "after",
     "application",
     # The fleet's fragments in cargotime/sql.py, each built from quote() and names().
     "before",
+    "bound",
     "booked_at",
     "bookings",
     "changed",
