@@ -29,7 +29,9 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "cargo.example.com, 127.0.0.1",
 }
-DJANGO_VARIABLES = re.compile(r"^DJANGO_")
+# The variables the settings read: a test sets those it means, and none leak in from the
+# run (the suite through PgBouncer sets DATABASE_POOLER, say).
+DJANGO_VARIABLES = re.compile(r"^(DJANGO_|DATABASE_)")
 # A view that fails, served by the production settings in a process of its own.
 FAILING_VIEW = """
 import sys, types
