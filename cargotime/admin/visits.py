@@ -29,8 +29,6 @@ from cargotime.admin.timeline import (
     Page,
     Span,
     read_between,
-    read_entry,
-    read_span,
     to_entry,
 )
 from cargotime.application import SearchableTimestampsApplication
@@ -84,57 +82,6 @@ class Comparison:
     later_version: int
     changes: list[Change]
     events: Page
-
-
-def visit(
-    app: SearchableTimestampsApplication,
-    tracking_id: UUID,
-    *,
-    instant: datetime | None = None,
-    version: int | None = None,
-    with_changes: bool = True,
-) -> Visit:
-    """Return the cargo as it was at *instant*, or at *version*."""
-    span = require_span(app, tracking_id)
-    if version is not None:
-        if not span.first_version <= version <= span.last_version:
-            msg = _(
-                "Cargo %(tracking_id)s has no version %(version)s: its history runs "
-                "from version %(first)s to %(last)s."
-            ) % {
-                "tracking_id": tracking_id,
-                "version": version,
-                "first": span.first_version,
-                "last": span.last_version,
-            }
-            raise UnknownVersion(msg)
-        cargo = cast(Cargo, app.repository.get(tracking_id, version=version))
-    else:
-        assert instant is not None
-        cargo = cargo_at(app, tracking_id, instant, span)
-    event = read_entry(app, tracking_id, cargo.version)
-    if event is None:
-        msg = _("Cargo %(tracking_id)s has no event with version %(version)s.") % {
-            "tracking_id": tracking_id,
-            "version": cargo.version,
-        }
-        raise UnknownVersion(msg)
-    # Rebuilding the state before, and where each field came from, cost reads that
-    # only the page shows.
-    changes = (
-        changed_fields(state_before(app, tracking_id, cargo.version), cargo)
-        if with_changes
-        else []
-    )
-    return Visit(
-        tracking_id=tracking_id,
-        cargo=cargo,
-        instant=event.timestamp if instant is None else instant,
-        span=span,
-        event=event,
-        changes=changes,
-        sources=field_sources(app, tracking_id, cargo, span) if with_changes else {},
-    )
 
 
 def field_sources(
@@ -230,17 +177,6 @@ def compare(
     )
 
 
-def require_span(app: SearchableTimestampsApplication, tracking_id: UUID) -> Span:
-    """Return the extent of the cargo's history; raise UnknownCargo if it has none."""
-    span = read_span(app, tracking_id)
-    if span is None:
-        msg = _("No cargo has the tracking ID %(tracking_id)s.") % {
-            "tracking_id": tracking_id
-        }
-        raise UnknownCargo(msg)
-    return span
-
-
 def cargo_at(
     app: SearchableTimestampsApplication,
     tracking_id: UUID,
@@ -251,19 +187,7 @@ def cargo_at(
     try:
         return app.get_cargo_at_timestamp(tracking_id, instant)
     except AggregateNotFoundError:
-        msg = _("Cargo %(tracking_id)s did not exist yet at that instant.") % {
-            "tracking_id": tracking_id
-        }
-        raise NotYetBooked(msg, span) from None
-
-
-def state_before(
-    app: SearchableTimestampsApplication, tracking_id: UUID, version: int
-) -> Cargo | None:
-    """Return the cargo just before its event *version*, or None before its first."""
-    if version <= 1:
-        return None
-    return cast(Cargo, app.repository.get(tracking_id, version=version - 1))
+        raise NotYetBooked(_not_yet_booked(tracking_id), span) from None
 
 
 def _cargo_or_none(
@@ -289,8 +213,9 @@ def read_visit(
 ) -> tuple[Visit, Page]:
     """Return the visit and its page of the timeline, read in one statement.
 
-    As visit() then read_page() answer, but a statement is one snapshot: the JSON
-    needs no transaction around it, and pays one round trip. Without *words*, the
+    As the several reads it replaced answer (tests/admin/reference_reads.py), but a
+    statement is one snapshot: the JSON needs no transaction around it, and pays one
+    round trip. Without *words*, the
     events are put in words only if something reads them (the JSON does not).
     """
     recorder = app.recorder
@@ -370,10 +295,7 @@ def _visit_from_rows(
                 if moment is not None:
                     indexed[number] = moment
     if not ends:
-        msg = _("No cargo has the tracking ID %(tracking_id)s.") % {
-            "tracking_id": tracking_id
-        }
-        raise UnknownCargo(msg)
+        raise UnknownCargo(_unknown_cargo(tracking_id))
     (first_version, first_timestamp), (last_version, last_timestamp) = ends[0], ends[-1]
     span = Span(first_version, first_timestamp, last_version, last_timestamp)
     if version is not None and not first_version <= version <= last_version:
@@ -381,10 +303,7 @@ def _visit_from_rows(
     if shown is None:
         if version is not None:
             raise UnknownVersion(_no_event(tracking_id, version))
-        msg = _("Cargo %(tracking_id)s did not exist yet at that instant.") % {
-            "tracking_id": tracking_id
-        }
-        raise NotYetBooked(msg, span)
+        raise NotYetBooked(_not_yet_booked(tracking_id), span)
     decoded: dict[int, Any] = {}
 
     def event_at(number: int) -> Any:
@@ -464,8 +383,8 @@ def _page(
     before: int | None,
     size: int,
 ) -> Page:
-    # read_page()'s rule, on the versions the statement read: a history's versions
-    # run from one without a gap.
+    # The timeline's paging rule (the reference read_page() of the tests), on the
+    # versions the statement read: a history's versions run from one without a gap.
     if before is not None:
         numbers = range(max(0, before - 1 - size) + 1, before)
     else:
@@ -543,4 +462,16 @@ def _no_event(tracking_id: UUID, version: int) -> str:
     return _("Cargo %(tracking_id)s has no event with version %(version)s.") % {
         "tracking_id": tracking_id,
         "version": version,
+    }
+
+
+def _unknown_cargo(tracking_id: UUID) -> str:
+    return _("No cargo has the tracking ID %(tracking_id)s.") % {
+        "tracking_id": tracking_id
+    }
+
+
+def _not_yet_booked(tracking_id: UUID) -> str:
+    return _("Cargo %(tracking_id)s did not exist yet at that instant.") % {
+        "tracking_id": tracking_id
     }

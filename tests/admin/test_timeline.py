@@ -9,17 +9,10 @@ from django.db import connection
 from django.test import SimpleTestCase, TestCase
 from django.test.utils import CaptureQueriesContext
 
-from cargotime.admin.timeline import (
-    Entry,
-    Span,
-    build_strip,
-    read_between,
-    read_entry,
-    read_page,
-    read_span,
-)
+from cargotime.admin.timeline import Entry, Span, build_strip, read_between
 from cargotime.application import SearchableTimestampsApplication
 from cargotime.models import database_alias
+from tests.admin.reference_reads import read_entry, read_page, read_span
 from tests.cargos import book_long_history, book_voyage
 from tests.helpers import START, ManualClock
 

@@ -11,7 +11,6 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from cargotime.admin.display import cargo_fields
-from cargotime.admin.timeline import read_page
 from cargotime.admin.visits import (
     NotYetBooked,
     UnknownCargo,
@@ -20,13 +19,12 @@ from cargotime.admin.visits import (
     compare,
     field_sources,
     read_visit,
-    require_span,
-    visit,
 )
 from cargotime.application import SearchableTimestampsApplication
 from cargotime.cargo_states import STATE_COLUMNS
 from cargotime.domain import REGISTERED_ROUTES, Location
 from cargotime.models import EventTimestamp
+from tests.admin.reference_reads import read_page, require_span, visit
 from tests.cargos import (
     DEADLINE,
     HONGKONG_STOCKHOLM,
@@ -45,6 +43,13 @@ FIELD_KEYS = (
 )
 
 
+def shown(
+    app: SearchableTimestampsApplication, tracking_id: UUID, **kwargs: Any
+) -> Visit:
+    """Return the visit as the admin's time travel reads it, without its page."""
+    return read_visit(app, tracking_id, **kwargs)[0]
+
+
 class TestTimeTravel(TestCase):
     def setUp(self) -> None:
         self.clock = ManualClock()
@@ -53,7 +58,7 @@ class TestTimeTravel(TestCase):
 
     def test_visits_the_cargo_at_an_instant(self) -> None:
         instant = START + 4 * HOUR + 30 * timedelta(minutes=1)
-        seen = visit(self.app, self.tracking_id, instant=instant)
+        seen = shown(self.app, self.tracking_id, instant=instant)
         assert seen.cargo.version == 5
         assert seen.instant == instant
         assert (seen.event.version, seen.event.timestamp) == (5, START + 4 * HOUR)
@@ -68,7 +73,7 @@ class TestTimeTravel(TestCase):
         assert (seen.span.first_version, seen.span.last_version) == (1, 8)
 
     def test_visits_the_cargo_at_a_version(self) -> None:
-        seen = visit(self.app, self.tracking_id, version=2)
+        seen = shown(self.app, self.tracking_id, version=2)
         assert seen.cargo.version == 2
         assert seen.instant == START + HOUR
         assert seen.cargo.routing_status == "ROUTED"
@@ -77,19 +82,19 @@ class TestTimeTravel(TestCase):
         self,
     ) -> None:
         with self.assertRaisesMessage(UnknownCargo, "No cargo has the tracking ID"):
-            visit(self.app, uuid4(), instant=START)
+            shown(self.app, uuid4(), instant=START)
         with self.assertRaises(NotYetBooked) as raised:
-            visit(self.app, self.tracking_id, instant=START - MICROSECOND)
+            shown(self.app, self.tracking_id, instant=START - MICROSECOND)
         assert raised.exception.span.first_timestamp == START
         for version in (0, 9):
             with self.assertRaisesMessage(UnknownVersion, "runs from version 1 to 8"):
-                visit(self.app, self.tracking_id, version=version)
+                shown(self.app, self.tracking_id, version=version)
 
     def test_compares_two_instants_either_way_round(self) -> None:
-        seen = visit(self.app, self.tracking_id, version=3)
+        seen = shown(self.app, self.tracking_id, version=3)
         forward = compare(self.app, seen, START + 7 * HOUR)
         backward = compare(
-            self.app, visit(self.app, self.tracking_id, version=8), START + 2 * HOUR
+            self.app, shown(self.app, self.tracking_id, version=8), START + 2 * HOUR
         )
         for comparison in (forward, backward):
             assert (comparison.earlier_version, comparison.later_version) == (3, 8)
@@ -98,7 +103,7 @@ class TestTimeTravel(TestCase):
             assert changes["transport_status"] == ("In port", "Claimed")
 
     def test_compares_with_before_the_booking(self) -> None:
-        seen = visit(self.app, self.tracking_id, version=1)
+        seen = shown(self.app, self.tracking_id, version=1)
         comparison = compare(self.app, seen, START - HOUR)
         assert comparison.earlier_version is None
         assert [e.version for e in comparison.events.entries] == [1]
@@ -106,7 +111,7 @@ class TestTimeTravel(TestCase):
 
     def test_never_writes(self) -> None:
         with CaptureQueriesContext(connection) as queries:
-            seen = visit(self.app, self.tracking_id, instant=START + 3 * HOUR)
+            seen = shown(self.app, self.tracking_id, instant=START + 3 * HOUR)
             compare(self.app, seen, START)
         statements = {query["sql"].split()[0].upper() for query in queries}
         assert statements <= {"SELECT", "WITH"}, statements
@@ -143,7 +148,7 @@ class TestFieldSources(TestCase):
         app.register_handling_event(tracking_id, "V3", Location.TOKYO, LOAD)
 
     def sources(self, version: int) -> dict[str, int]:
-        seen = visit(self.app, self.tracking_id, version=version)
+        seen = shown(self.app, self.tracking_id, version=version)
         assert seen.cargo.version == version
         return {key: entry.version for key, entry in seen.sources.items()}
 
@@ -180,7 +185,7 @@ class TestFieldSources(TestCase):
         }
 
     def test_a_source_is_an_entry_of_the_timeline(self) -> None:
-        seen = visit(self.app, self.tracking_id, version=9)
+        seen = shown(self.app, self.tracking_id, version=9)
         source = seen.sources["destination"]
         assert (source.version, source.timestamp) == (3, START + 2 * HOUR)
         assert source.title == "Destination changed"
@@ -189,7 +194,7 @@ class TestFieldSources(TestCase):
         assert seen.sources["transport_status"].title == "Handling: loaded"
 
     def test_costs_one_query_whatever_the_length_of_the_history(self) -> None:
-        seen = visit(self.app, self.tracking_id, version=9, with_changes=False)
+        seen = shown(self.app, self.tracking_id, version=9, with_changes=False)
         assert seen.sources == {}
         for tracking_id in (
             book_long_history(self.app, ManualClock(), 3),
@@ -206,7 +211,7 @@ class TestFieldSources(TestCase):
         EventTimestamp.objects.filter(originator_version__lte=2).update(
             **dict.fromkeys(STATE_COLUMNS)
         )
-        seen = visit(self.app, self.tracking_id, version=9)
+        seen = shown(self.app, self.tracking_id, version=9)
         assert seen.sources == {}
         assert seen.cargo.version == 9
 
