@@ -219,9 +219,7 @@ def _engine(alias: str) -> str:
 
 
 def _check_database(alias: str) -> list[CheckMessage]:
-    # As Django does, an entry without an ENGINE gets the dummy backend.
-    engine = settings.DATABASES[alias].get("ENGINE") or "django.db.backends.dummy"
-    vendor = _vendor(str(engine))
+    vendor = _vendor(_engine(alias))
     if vendor in SUPPORTED_VENDORS:
         return []
     return [
