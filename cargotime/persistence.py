@@ -294,12 +294,7 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
             paged=window is not None,
             timestamps=timestamps and connection.vendor == "sqlite",
         )
-        cursor = self._cursor(connection)
-        try:
-            cursor.execute(self._statement(connection, statement), params)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        rows = self._fetch_all(connection, statement, params)
         # SQLite hands back the index's text, naive UTC, through a UNION.
         moment = _sqlite_instant if connection.vendor == "sqlite" else _same
         return [
@@ -356,12 +351,7 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
             tuple(value is None for value in values),
             len(topics),
         )
-        cursor = self._cursor(connection)
-        try:
-            cursor.execute(self._statement(connection, statement), params)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        rows = self._fetch_all(connection, statement, params)
         (_, _, stateless, _, _), *rest = rows
         if stateless:
             return None
@@ -386,8 +376,6 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
         originator_id: UUID,
     ) -> list[StoredEvent]:
         # Rows of (part, originator_version, topic, state), in the order to apply.
-        cursor = self._cursor(connection)
-        cursor.execute(self._statement(connection, statement), params)
         return [
             StoredEvent(
                 originator_id=originator_id,
@@ -395,7 +383,9 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
                 topic=topic,
                 state=bytes(state),
             )
-            for _, version, topic, state in cursor.fetchall()
+            for _, version, topic, state in self._fetch_all(
+                connection, statement, params
+            )
         ]
 
     @property
@@ -405,6 +395,17 @@ class SearchableTimestampsRecorder(DjangoApplicationRecorder):
     @property
     def _connection(self) -> BaseDatabaseWrapper:
         return connections[self.using or DEFAULT_DB_ALIAS]
+
+    def _fetch_all(
+        self, connection: BaseDatabaseWrapper, statement: str, params: dict[str, Any]
+    ) -> list[Any]:
+        # One of our fixed reads, its cursor closed after.
+        cursor = self._cursor(connection)
+        try:
+            cursor.execute(self._statement(connection, statement), params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     def _cursor(self, connection: BaseDatabaseWrapper) -> CursorWrapper:
         # Django's wrapper around the driver's plain cursor: it translates errors
